@@ -1,0 +1,161 @@
+package fhir
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"time"
+)
+
+// Object is the top level of a resource's JSON: member names in their order
+// and their raw values. Hearth edits only the top level (id, meta) and keeps
+// every other byte the client sent, so stored JSON can be served as is.
+type Object struct {
+	keys []string
+	vals map[string]json.RawMessage
+}
+
+// ParseObject reads a JSON object's members without decoding their values.
+// It refuses non-objects and duplicate member names.
+func ParseObject(body []byte) (*Object, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('{') {
+		return nil, errInvalid("", "body is not a JSON object")
+	}
+	o := &Object{vals: map[string]json.RawMessage{}}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, errInvalid("", "body is not valid JSON")
+		}
+		key, _ := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, errInvalid("", "body is not valid JSON")
+		}
+		if _, dup := o.vals[key]; dup {
+			return nil, errInvalid(key, "element %q appears twice", key)
+		}
+		o.keys = append(o.keys, key)
+		o.vals[key] = raw
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, errInvalid("", "body is not valid JSON")
+	}
+	if dec.More() {
+		return nil, errInvalid("", "body holds more than one JSON value")
+	}
+	if _, err := dec.Token(); err == nil {
+		return nil, errInvalid("", "body holds more than one JSON value")
+	}
+	return o, nil
+}
+
+// Get returns the raw value of a member, or nil.
+func (o *Object) Get(key string) json.RawMessage { return o.vals[key] }
+
+// String returns a member's value when it is a JSON string.
+func (o *Object) String(key string) (string, bool) {
+	raw, ok := o.vals[key]
+	if !ok {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// Set adds or replaces a member; new members go to the end.
+func (o *Object) Set(key string, val json.RawMessage) {
+	if _, ok := o.vals[key]; !ok {
+		o.keys = append(o.keys, key)
+	}
+	o.vals[key] = val
+}
+
+// Delete removes a member.
+func (o *Object) Delete(key string) {
+	if _, ok := o.vals[key]; !ok {
+		return
+	}
+	delete(o.vals, key)
+	for i, k := range o.keys {
+		if k == key {
+			o.keys = append(o.keys[:i], o.keys[i+1:]...)
+			break
+		}
+	}
+}
+
+// Bytes renders the object compactly with resourceType, id and meta first,
+// then the other members in their original order.
+func (o *Object) Bytes() []byte {
+	order := make([]string, 0, len(o.keys))
+	for _, k := range []string{"resourceType", "id", "meta"} {
+		if _, ok := o.vals[k]; ok {
+			order = append(order, k)
+		}
+	}
+	for _, k := range o.keys {
+		if k != "resourceType" && k != "id" && k != "meta" {
+			order = append(order, k)
+		}
+	}
+	return o.render(order)
+}
+
+// render writes the members named in order, compacted.
+func (o *Object) render(order []string) []byte {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, k := range order {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		name, _ := json.Marshal(k)
+		buf.Write(name)
+		buf.WriteByte(':')
+		if err := json.Compact(&buf, o.vals[k]); err != nil {
+			buf.Write(o.vals[k])
+		}
+	}
+	buf.WriteByte('}')
+	return buf.Bytes()
+}
+
+// FormatInstant renders a time as a FHIR instant in UTC with microseconds,
+// the precision the stores keep.
+func FormatInstant(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+}
+
+// Stamp sets the server-owned members: id, meta.versionId and
+// meta.lastUpdated. Other meta members the client sent (profile, tag,
+// security, source) are kept.
+func (o *Object) Stamp(id string, version int64, lastUpdated time.Time) error {
+	idJSON, _ := json.Marshal(id)
+	o.Set("id", idJSON)
+	meta := map[string]json.RawMessage{}
+	var order []string
+	if raw := o.vals["meta"]; raw != nil {
+		mo, err := ParseObject(raw)
+		if err != nil {
+			return errInvalid("meta", "meta must be a JSON object")
+		}
+		meta, order = mo.vals, mo.keys
+	}
+	vid, _ := json.Marshal(strconv.FormatInt(version, 10))
+	lu, _ := json.Marshal(FormatInstant(lastUpdated))
+	mo := &Object{vals: meta, keys: order}
+	mo.Delete("versionId")
+	mo.Delete("lastUpdated")
+	// versionId and lastUpdated lead meta, as in the specification's examples.
+	mo.keys = append([]string{"versionId", "lastUpdated"}, mo.keys...)
+	mo.vals["versionId"], mo.vals["lastUpdated"] = vid, lu
+	o.Set("meta", mo.render(mo.keys))
+	return nil
+}
