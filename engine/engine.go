@@ -1,0 +1,108 @@
+// Package engine performs every FHIR interaction as a Go call. It is the one
+// road to the data: HTTP handlers, batch entries and automations all call it,
+// so access checks, validation, indexing (and, as they land, policy, field
+// encryption and audit) apply to every caller alike. It knows nothing of HTTP.
+package engine
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hearth-fhir/hearth/auth/scope"
+	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/store"
+)
+
+// Principal is the authenticated caller of an interaction.
+type Principal struct {
+	Tenant   string
+	Subject  string // user or client id
+	ClientID string
+	FhirUser string    // e.g. Practitioner/123, when a user is behind the call
+	Scopes   scope.Set // granted SMART scopes
+}
+
+// Ref names one version of a resource an interaction touched.
+type Ref struct {
+	Type    string
+	ID      string
+	Version int64
+}
+
+// Result is what an interaction returns: the record (when there is one) and
+// what happened, for the caller's response and for audit.
+type Result struct {
+	Record  store.Record
+	Created bool // a new resource came into being (create, update-as-create)
+	NoOp    bool // nothing changed (conditional create matched, delete of a missing resource)
+	Touched []Ref
+}
+
+func resultOf(r store.Record, created bool) Result {
+	return Result{Record: r, Created: created, Touched: []Ref{{r.Type, r.ID, r.Version}}}
+}
+
+// Config holds the behaviour switches of the engine.
+type Config struct {
+	// UpdateCreate lets PUT create a resource with a client-chosen id.
+	UpdateCreate bool
+	// DefaultHistoryCount and MaxHistoryCount bound history pages.
+	DefaultHistoryCount int
+	MaxHistoryCount     int
+}
+
+// DefaultConfig is what a production server uses unless told otherwise.
+func DefaultConfig() Config {
+	return Config{UpdateCreate: true, DefaultHistoryCount: 50, MaxHistoryCount: 1000}
+}
+
+// Engine performs interactions against a store.
+type Engine struct {
+	store     store.Resources
+	validator *fhir.Validator
+	cfg       Config
+	now       func() time.Time
+	newID     func() string
+}
+
+// Option sets an optional engine dependency.
+type Option func(*Engine)
+
+// WithClock injects the clock (tests pin time with it).
+func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
+
+// WithIDs injects the id generator for server-assigned ids.
+func WithIDs(newID func() string) Option { return func(e *Engine) { e.newID = newID } }
+
+// New returns an engine over st.
+func New(st store.Resources, v *fhir.Validator, cfg Config, opts ...Option) *Engine {
+	e := &Engine{store: st, validator: v, cfg: cfg, now: time.Now, newID: newUUID}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
+
+// newUUID returns a version 7 UUID: random, but time-ordered so inserts land
+// at the right end of the primary-key B-tree.
+func newUUID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+// stamp returns the time for a new version, truncated to what stores keep.
+func (e *Engine) stamp() time.Time {
+	return e.now().UTC().Truncate(time.Microsecond)
+}
+
+// tenantOf refuses a principal without a tenant: closed by default.
+func tenantOf(p Principal) (string, error) {
+	if p.Tenant == "" {
+		return "", fhir.Errorf(fhir.KindUnauthorized, "no tenant in credentials")
+	}
+	return p.Tenant, nil
+}

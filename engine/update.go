@@ -1,0 +1,50 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/hearth-fhir/hearth/auth/scope"
+	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/store"
+)
+
+// UpdateOptions are the optional parts of an update, patch or delete.
+type UpdateOptions struct {
+	// IfMatch is the version the client last saw (0: not pinned).
+	IfMatch int64
+}
+
+// Update replaces a resource with body, which must carry the same id. When
+// the resource does not exist it is created with that id if the engine
+// allows update-as-create and the caller may create.
+func (e *Engine) Update(ctx context.Context, p Principal, typ, id string, body []byte, opt UpdateOptions) (Result, error) {
+	if err := target(p, typ, id, scope.Update); err != nil {
+		return Result{}, err
+	}
+	bid, present, err := bodyID(body)
+	if err != nil {
+		return Result{}, err
+	}
+	if !present {
+		return Result{}, fhir.Errorf(fhir.KindInvalid, "the resource must carry its id for an update").At("id")
+	}
+	if bid != id {
+		return Result{}, fhir.Errorf(fhir.KindInvalid, "id %q in the body does not match %q in the URL", bid, id).At("id")
+	}
+	d, err := e.prepare(body, typ, id)
+	if err != nil {
+		return Result{}, err
+	}
+	return e.writeVersion(ctx, p, typ, id, opt.IfMatch, func(cur store.Record, found bool) (draft, error) {
+		if !found {
+			if !e.cfg.UpdateCreate {
+				return draft{}, fhir.Errorf(fhir.KindMethodNotAllowed,
+					"%s/%s does not exist and this server does not create resources by update", typ, id)
+			}
+			if err := allow(p, typ, scope.Create); err != nil {
+				return draft{}, err
+			}
+		}
+		return d, nil
+	})
+}

@@ -1,0 +1,33 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/hearth-fhir/hearth/engine"
+)
+
+// create handles POST /fhir/{type}, with If-None-Exist for conditional create.
+func (s *Server) create(w http.ResponseWriter, r *http.Request) {
+	if err := negotiate(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body, err := readBody(r, resourceMedia...)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	opt := engine.CreateOptions{IfNoneExist: r.Header.Get("If-None-Exist")}
+	res, err := s.engine.Create(r.Context(), principal(r), chi.URLParam(r, "type"), body, opt)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if res.NoOp {
+		s.writeWrite(w, r, http.StatusOK, res, "already exists")
+		return
+	}
+	s.writeWrite(w, r, http.StatusCreated, res, "created")
+}

@@ -1,0 +1,84 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/hearth-fhir/hearth/fhir"
+)
+
+// capabilityStatement describes what this server really does. It grows as
+// interactions land; nothing is advertised before it works.
+func (s *Server) capabilityStatement(r *http.Request) []byte {
+	type code struct {
+		Code string `json:"code"`
+	}
+	type resource struct {
+		Type              string `json:"type"`
+		Interaction       []code `json:"interaction"`
+		Versioning        string `json:"versioning"`
+		ReadHistory       bool   `json:"readHistory"`
+		UpdateCreate      bool   `json:"updateCreate"`
+		ConditionalCreate bool   `json:"conditionalCreate"`
+		ConditionalRead   string `json:"conditionalRead"`
+		ConditionalUpdate bool   `json:"conditionalUpdate"`
+		ConditionalDelete string `json:"conditionalDelete"`
+	}
+	interactions := []code{{"read"}, {"vread"}, {"update"}, {"patch"}, {"delete"},
+		{"history-instance"}, {"history-type"}, {"create"}}
+	var resources []resource
+	for _, t := range fhir.ResourceTypes() {
+		resources = append(resources, resource{
+			Type: t, Interaction: interactions, Versioning: "versioned-update", ReadHistory: true,
+			UpdateCreate: s.cfg.UpdateCreate, ConditionalCreate: true,
+			ConditionalRead: "not-supported", ConditionalDelete: "not-supported",
+		})
+	}
+	base := s.base(r)
+	oauth := s.cfg.BaseURL
+	if oauth == "" {
+		oauth = base[:len(base)-len("/fhir")]
+	}
+	cs := map[string]any{
+		"resourceType": "CapabilityStatement",
+		"status":       "active",
+		"date":         time.Now().UTC().Format("2006-01-02"),
+		"kind":         "instance",
+		"software":     map[string]string{"name": "Hearth", "version": s.cfg.Version},
+		"implementation": map[string]string{
+			"description": "Hearth FHIR R4 server", "url": base,
+		},
+		"fhirVersion": "4.0.1",
+		"format":      []string{"json"},
+		"patchFormat": []string{"application/json-patch+json"},
+		"rest": []map[string]any{{
+			"mode": "server",
+			"security": map[string]any{
+				"service": []map[string]any{{"coding": []map[string]string{{
+					"system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+					"code":   "SMART-on-FHIR",
+				}}}},
+				"extension": []map[string]any{{
+					"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+					"extension": []map[string]string{
+						{"url": "token", "valueUri": oauth + "/oauth2/token"},
+					},
+				}},
+			},
+			"resource":    resources,
+			"interaction": []code{{"history-system"}},
+		}},
+	}
+	b, _ := json.Marshal(cs)
+	return b
+}
+
+// metadata handles GET /fhir/metadata; it needs no token.
+func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
+	if err := negotiate(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, s.capabilityStatement(r))
+}
