@@ -1,0 +1,58 @@
+// Package app wires Hearth's parts into one HTTP handler over a store: the
+// validator, the engine, the authorization server and the FHIR API. Both the
+// hearth binary and in-process tests build the server through it, so tests
+// exercise the same assembly that production runs.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hearth-fhir/hearth/auth"
+	"github.com/hearth-fhir/hearth/engine"
+	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/server"
+	"github.com/hearth-fhir/hearth/store"
+)
+
+// Config is what an operator chooses for a running server.
+type Config struct {
+	BaseURL      string        // external URL, e.g. http://127.0.0.1:8080; the token issuer
+	MaxBodyBytes int64         // request body cap (413 above)
+	UpdateCreate bool          // PUT may create
+	TokenTTL     time.Duration // access token lifetime
+	Version      string        // reported in the CapabilityStatement
+	Clock        func() time.Time
+}
+
+// DefaultConfig returns production defaults for a base URL.
+func DefaultConfig(baseURL string) Config {
+	return Config{BaseURL: baseURL, MaxBodyBytes: 16 << 20, UpdateCreate: true, TokenTTL: time.Hour, Version: "dev"}
+}
+
+// New assembles the server over st, which must be migrated.
+func New(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (http.Handler, error) {
+	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	validator, err := fhir.NewValidator()
+	if err != nil {
+		return nil, err
+	}
+	ecfg := engine.DefaultConfig()
+	ecfg.UpdateCreate = cfg.UpdateCreate
+	var opts []engine.Option
+	if cfg.Clock != nil {
+		opts = append(opts, engine.WithClock(cfg.Clock))
+	}
+	eng := engine.New(st, validator, ecfg, opts...)
+	authServer, err := auth.NewServer(ctx, auth.Config{Issuer: cfg.BaseURL, TokenTTL: cfg.TokenTTL, Clock: cfg.Clock}, st, log)
+	if err != nil {
+		return nil, fmt.Errorf("authorization server: %w", err)
+	}
+	return server.New(eng, server.Bearer(authServer), authServer.Handler(), server.Config{
+		BaseURL: cfg.BaseURL, MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version, UpdateCreate: cfg.UpdateCreate,
+	}, log), nil
+}

@@ -1,0 +1,59 @@
+// Command hearth is the Hearth FHIR server and its administration tool.
+//
+//	hearth serve    run the server
+//	hearth migrate  apply database migrations
+//	hearth client   manage OAuth clients (client create)
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "hearth:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		usage(stderr)
+		return fmt.Errorf("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stderr)
+	case "migrate":
+		return migrate(ctx, args[1:], stdout)
+	case "client":
+		return client(ctx, args[1:], stdout)
+	case "help", "-h", "--help":
+		usage(stdout)
+		return nil
+	}
+	usage(stderr)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: hearth <command> [flags]
+
+commands:
+  serve    run the FHIR server (SQLite in --data-dir by default, PostgreSQL with --database-url)
+  migrate  apply database migrations and exit
+  client   client create --name NAME --scope SCOPES: register a confidential OAuth client
+
+Run "hearth <command> -h" for the flags of a command.
+`)
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hearth-fhir/hearth/app"
+)
+
+// serve runs the FHIR server until ctx ends (SIGINT/SIGTERM).
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var sf storageFlags
+	sf.register(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	baseURL := fs.String("base-url", "", "external URL of the server (default http://ADDR); the token issuer")
+	maxBody := fs.Int64("max-body-bytes", 16<<20, "largest request body accepted (413 above)")
+	updateCreate := fs.Bool("update-create", true, "let PUT create a resource with a client-chosen id")
+	tokenTTL := fs.Duration("token-ttl", time.Hour, "lifetime of issued access tokens")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	if *baseURL == "" {
+		*baseURL = "http://" + ln.Addr().String()
+	}
+	st, err := sf.open(ctx)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer st.Close()
+
+	cfg := app.DefaultConfig(*baseURL)
+	cfg.MaxBodyBytes, cfg.UpdateCreate, cfg.TokenTTL, cfg.Version = *maxBody, *updateCreate, *tokenTTL, version
+	handler, err := app.New(ctx, cfg, st, log)
+	if err != nil {
+		return err
+	}
+
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("hearth listening", "addr", ln.Addr().String(), "base_url", *baseURL, "store", sf.kind())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package fhir
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseObject(t *testing.T) {
+	cases := []struct {
+		name, in string
+		ok       bool
+	}{
+		{"object", `{"a":1,"b":[1,2],"c":{"d":"é"}}`, true},
+		{"empty object", `{}`, true},
+		{"array", `[1]`, false},
+		{"string", `"x"`, false},
+		{"truncated", `{"a":`, false},
+		{"trailing value", `{"a":1}{"b":2}`, false},
+		{"trailing garbage", `{"a":1} x`, false},
+		{"duplicate", `{"a":1,"a":2}`, false},
+		{"bad nested", `{"a":[1,}`, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseObject([]byte(tc.in))
+			if (err == nil) != tc.ok {
+				t.Fatalf("ParseObject(%s) err=%v, want ok=%v", tc.in, err, tc.ok)
+			}
+			if err != nil && KindOf(err) != KindInvalid {
+				t.Fatalf("kind %v, want invalid", KindOf(err))
+			}
+		})
+	}
+}
+
+func TestStampKeepsClientMetaAndOrder(t *testing.T) {
+	in := `{"gender":"male","meta":{"tag":[{"code":"t"}],"versionId":"7"},"resourceType":"Patient","id":"client"}`
+	o, err := ParseObject([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 2, 3, 4, 5, 6, 789000, time.FixedZone("X", 3600))
+	if err := o.Stamp("srv", 3, at); err != nil {
+		t.Fatal(err)
+	}
+	got := string(o.Bytes())
+	want := `{"resourceType":"Patient","id":"srv","meta":{"versionId":"3","lastUpdated":"2024-02-03T03:05:06.000789Z","tag":[{"code":"t"}]},"gender":"male"}`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestBytesKeepsNumbersAndUnicode(t *testing.T) {
+	in := `{"resourceType":"Observation","valueQuantity":{"value":1.000000000000000000001},"note":[{"text":"naïve \u2028 \"q\""}]}`
+	o, err := ParseObject([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := o.Bytes()
+	if !strings.Contains(string(out), "1.000000000000000000001") {
+		t.Fatalf("decimal precision lost: %s", out)
+	}
+	var a, b any
+	if json.Unmarshal([]byte(in), &a) != nil || json.Unmarshal(out, &b) != nil {
+		t.Fatal("not JSON")
+	}
+	if ja, _ := json.Marshal(a); string(ja) != func() string { jb, _ := json.Marshal(b); return string(jb) }() {
+		t.Fatalf("content changed: %s", out)
+	}
+}
+
+func FuzzParseObject(f *testing.F) {
+	for _, s := range []string{`{}`, `{"resourceType":"Patient","id":"x"}`, `{"a":[1,{"b":null}]}`, `{"a":1,"a":2}`, `[`, `{"meta":{"tag":[]}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		o, err := ParseObject(in)
+		if err != nil {
+			return
+		}
+		if o.Stamp("id", 1, time.Unix(0, 0)) != nil {
+			return
+		}
+		out := o.Bytes()
+		if !json.Valid(out) {
+			t.Fatalf("Bytes produced invalid JSON from %q: %q", in, out)
+		}
+		again, err := ParseObject(out)
+		if err != nil {
+			t.Fatalf("re-parse of %q: %v", out, err)
+		}
+		if id, _ := again.String("id"); id != "id" {
+			t.Fatalf("id lost: %q", out)
+		}
+	})
+}
