@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hearth-fhir/hearth/fhir"
 	"github.com/hearth-fhir/hearth/store"
@@ -101,5 +102,58 @@ func testConcurrentCreates(t *testing.T, s store.Store) {
 		if recs, _ := allHistory(t, s, tenant, store.HistoryQuery{Type: "Patient", ID: id}); len(recs) != 1 {
 			t.Fatalf("round %d: %d versions in history, want 1", i, len(recs))
 		}
+	}
+}
+
+// testBlockedWriterLoses starts a second writer while a transaction holding
+// a write is still open: it must wait, and lose once the first commits. The
+// pause only makes it likely that the second writer really is waiting; the
+// outcome does not depend on it.
+func testBlockedWriterLoses(t *testing.T, s store.Store) {
+	t.Parallel()
+	ctx := context.Background()
+	tenant := newTenant(t)
+	mustPut(t, s, tenant, store.Write{Record: rec("Patient", "upd", 1, at(0), "")})
+	mustPut(t, s, tenant, store.Write{Record: rec("Patient", "del", 1, at(0), "")})
+	for _, tc := range []struct {
+		name          string
+		first, second store.Write
+	}{
+		{"update vs update",
+			store.Write{Record: rec("Patient", "upd", 2, at(1), `{"first":true}`), PrevVersion: 1},
+			store.Write{Record: rec("Patient", "upd", 2, at(2), `{"second":true}`), PrevVersion: 1}},
+		{"create vs create",
+			store.Write{Record: rec("Patient", "new", 1, at(1), `{"first":true}`)},
+			store.Write{Record: rec("Patient", "new", 1, at(2), `{"second":true}`)}},
+		{"delete vs update",
+			store.Write{Record: marker("Patient", "del", 2, at(1)), PrevVersion: 1},
+			store.Write{Record: rec("Patient", "del", 2, at(2), `{"second":true}`), PrevVersion: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			secondDone := make(chan error, 1)
+			err := s.Tx(ctx, tenant, func(tx store.Tx) error {
+				if err := tx.Put(ctx, tc.first); err != nil {
+					return err
+				}
+				go func() { secondDone <- put(ctx, s, tenant, tc.second) }()
+				time.Sleep(50 * time.Millisecond)
+				select {
+				case err := <-secondDone:
+					t.Errorf("second writer finished (%v) while the first transaction was open", err)
+					secondDone <- err
+				default:
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("first writer: %v", err)
+			}
+			checkKind(t, "second writer", <-secondDone, fhir.KindConflict)
+			got, err := read(t, s, tenant, "Patient", tc.first.Record.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRecord(t, "after both", got, tc.first.Record)
+		})
 	}
 }

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 	t.Run("TenantIsolation", func(t *testing.T) { testTenantIsolation(t, s) })
 	t.Run("ConcurrentUpdates", func(t *testing.T) { testConcurrentUpdates(t, s) })
 	t.Run("ConcurrentCreates", func(t *testing.T) { testConcurrentCreates(t, s) })
+	t.Run("BlockedWriterLoses", func(t *testing.T) { testBlockedWriterLoses(t, s) })
 	t.Run("TxRollback", func(t *testing.T) { testTxRollback(t, s) })
 	t.Run("TxVisibility", func(t *testing.T) { testTxVisibility(t, s) })
 	t.Run("TxPanic", func(t *testing.T) { testTxPanic(t, s) })
