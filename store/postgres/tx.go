@@ -14,6 +14,9 @@ import (
 // nothing stronger: every Put checks the version it is based on.
 func (db *DB) Tx(ctx context.Context, tenant string, fn func(store.Tx) error) error {
 	const op = "postgres.Tx"
+	if tenant == "" {
+		return sqlbase.Internalf(op, "transaction without a tenant")
+	}
 	ptx, err := db.pool.Begin(ctx)
 	if err != nil {
 		return wrap(op, err, "")

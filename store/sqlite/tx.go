@@ -15,6 +15,9 @@ import (
 // holds it.
 func (db *DB) Tx(ctx context.Context, tenant string, fn func(store.Tx) error) error {
 	const op = "sqlite.Tx"
+	if tenant == "" {
+		return sqlbase.Internalf(op, "transaction without a tenant")
+	}
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap(op, err, "")

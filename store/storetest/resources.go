@@ -172,6 +172,12 @@ func testInvalidWrites(t *testing.T, s store.Store) {
 	if recs, _ := allHistory(t, s, tenant, store.HistoryQuery{}); len(recs) != 0 {
 		t.Errorf("invalid writes left %d history rows", len(recs))
 	}
+	called := false
+	err := s.Tx(ctx, "", func(store.Tx) error { called = true; return nil })
+	checkKind(t, "Tx without a tenant", err, fhir.KindInternal)
+	if called {
+		t.Error("Tx without a tenant ran its function")
+	}
 }
 
 // testBodyRoundTrip checks that bodies come back byte for byte from every
