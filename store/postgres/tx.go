@@ -1,0 +1,112 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hearth-fhir/hearth/store"
+	"github.com/hearth-fhir/hearth/store/internal/sqlbase"
+)
+
+// Tx runs fn in one READ COMMITTED transaction. Optimistic writes need
+// nothing stronger: every Put checks the version it is based on.
+func (db *DB) Tx(ctx context.Context, tenant string, fn func(store.Tx) error) error {
+	const op = "postgres.Tx"
+	if tenant == "" {
+		return sqlbase.Internalf(op, "transaction without a tenant")
+	}
+	ptx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return wrap(op, err, "")
+	}
+	done := false
+	defer func() {
+		// Also runs when fn panics, so the connection goes back clean.
+		if !done {
+			rollback(ctx, ptx)
+		}
+	}()
+	if err := fn(&tx{tx: ptx, tenant: tenant}); err != nil {
+		return err
+	}
+	done = true
+	if err := ptx.Commit(ctx); err != nil {
+		return wrap(op, err, "transaction conflicts with another")
+	}
+	return nil
+}
+
+// tx is store.Tx on a pgx transaction.
+type tx struct {
+	tx     pgx.Tx
+	tenant string
+}
+
+func (t *tx) Read(ctx context.Context, typ, id string) (store.Record, error) {
+	return readCurrent(ctx, t.tx, "postgres.Tx.Read", t.tenant, typ, id)
+}
+
+func (t *tx) ReadVersion(ctx context.Context, typ, id string, version int64) (store.Record, error) {
+	return readVersion(ctx, t.tx, "postgres.Tx.ReadVersion", t.tenant, typ, id, version)
+}
+
+// Put writes a version, its history row and its token rows in one statement
+// (see put.go).
+func (t *tx) Put(ctx context.Context, w store.Write) error {
+	const op = "postgres.Tx.Put"
+	if err := sqlbase.CheckWrite(op, w); err != nil {
+		return err
+	}
+	r := w.Record
+	tokens := sqlbase.UniqueTokens(w)
+	params := make([]string, len(tokens))
+	systems := make([]string, len(tokens))
+	codes := make([]string, len(tokens))
+	for i, tok := range tokens {
+		params[i], systems[i], codes[i] = tok.Param, tok.System, tok.Code
+	}
+	args := []any{t.tenant, r.Type, r.ID, r.Version, sqlbase.Micros(r.LastUpdated), r.Deleted,
+		sqlbase.StoredBody(r), params, systems, codes}
+	query := createSQL
+	if w.PrevVersion != 0 {
+		query = updateSQL
+		args = append(args, w.PrevVersion)
+	}
+	var n int64
+	if err := t.tx.QueryRow(ctx, query, args...).Scan(&n); err != nil {
+		return wrap(op, err, r.Type+"/"+r.ID+" version already exists")
+	}
+	if n == 0 {
+		return sqlbase.Conflict(op, sqlbase.PutConflict(w), nil)
+	}
+	return nil
+}
+
+// FindTokens returns the sorted ids of resources with a matching token row.
+// Rows exist only for current, non-deleted versions, so no join is needed.
+// It runs in QueryExecModeExec so PostgreSQL plans it for the actual values:
+// a cached generic plan on skewed codes is orders of magnitude slower.
+func (t *tx) FindTokens(ctx context.Context, q store.TokenQuery) ([]string, error) {
+	const op = "postgres.Tx.FindTokens"
+	query := `SELECT DISTINCT id FROM token_idx WHERE tenant_id = $1 AND type = $2 AND param = $3 AND code = $4`
+	args := []any{pgx.QueryExecModeExec, t.tenant, q.Type, q.Param, q.Code}
+	if !q.AnySystem {
+		query += ` AND system = $5`
+		args = append(args, q.System)
+	}
+	query += ` ORDER BY id`
+	if q.Limit > 0 {
+		query += ` LIMIT ` + strconv.Itoa(q.Limit)
+	}
+	rows, err := t.tx.Query(ctx, query, args...)
+	if err != nil {
+		return nil, wrap(op, err, "")
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, wrap(op, err, "")
+	}
+	return ids, nil
+}
