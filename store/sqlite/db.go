@@ -1,0 +1,87 @@
+// Package sqlite is the embedded store.Store on modernc.org/sqlite (pure Go,
+// no cgo), the zero-configuration default.
+//
+// Writes go through one connection, so they serialize in Go instead of
+// failing with SQLITE_BUSY, and each transaction starts with BEGIN IMMEDIATE
+// so it holds the write lock from its first statement. Reads outside a
+// transaction use a separate pool and run concurrently thanks to WAL.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"runtime"
+	"strings"
+
+	"github.com/hearth-fhir/hearth/store"
+	"github.com/hearth-fhir/hearth/store/internal/sqlbase"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+var _ store.Store = (*DB)(nil)
+
+// busyTimeoutMS is how long a connection waits for a lock another process
+// holds, e.g. a second server or `hearth migrate` on the same file.
+const busyTimeoutMS = "10000"
+
+// DB is a SQLite database file.
+type DB struct {
+	write *sql.DB // one connection: all writes and all transactions
+	read  *sql.DB // reads outside transactions
+}
+
+// Open opens (creating if needed) the database file at path. It does not
+// migrate; call Migrate.
+func Open(ctx context.Context, path string) (*DB, error) {
+	const op = "sqlite.Open"
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.Contains(path, "?") {
+		// In-memory databases would give each pool its own database, and
+		// URIs or query strings would clash with the options set here.
+		return nil, sqlbase.Internalf(op, "need a plain file path, got %q", path)
+	}
+	// synchronous=FULL makes a commit durable once it returns; NORMAL would
+	// be faster in WAL mode but can lose the last commits on power loss.
+	write, err := sql.Open("sqlite", path+"?_txlock=immediate&_journal_mode=WAL&_synchronous=FULL"+
+		"&_foreign_keys=1&_busy_timeout="+busyTimeoutMS)
+	if err != nil {
+		return nil, sqlbase.Wrap(op, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	// The write connection is opened first so it creates the file and
+	// switches it to WAL before any reader connects.
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, sqlbase.Unavailable(op, err)
+	}
+	read, err := sql.Open("sqlite", path+"?_query_only=1&_foreign_keys=1&_busy_timeout="+busyTimeoutMS)
+	if err != nil {
+		write.Close()
+		return nil, sqlbase.Wrap(op, err)
+	}
+	read.SetMaxOpenConns(max(4, runtime.NumCPU()))
+	read.SetMaxIdleConns(max(4, runtime.NumCPU()))
+	if err := read.PingContext(ctx); err != nil {
+		write.Close()
+		read.Close()
+		return nil, sqlbase.Unavailable(op, err)
+	}
+	return &DB{write: write, read: read}, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// queryer is what *sql.DB and *sql.Tx share, so that helpers run the same
+// statements inside and outside a transaction.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
