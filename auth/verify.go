@@ -1,0 +1,115 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/hearth-fhir/hearth/fhir"
+)
+
+// Claims is what a verified access token says about its bearer.
+type Claims struct {
+	Tenant    string // the tenant every storage call is scoped to
+	Subject   string // sub: the client id for client_credentials, later a user id
+	ClientID  string
+	Scope     string // space-separated SMART scopes; parse with scope.Parse
+	FhirUser  string // a Practitioner/Patient/… reference, when a user is behind the token
+	ID        string // jti
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
+const (
+	// leeway absorbs small clock differences between hosts.
+	leeway = 30 * time.Second
+	// maxTokenLen refuses absurd inputs before any parsing work.
+	maxTokenLen = 8 << 10
+)
+
+// verifier checks Hearth's own access tokens.
+type verifier struct {
+	issuer   string
+	audience string
+	keys     *keyRing
+	clock    func() time.Time
+}
+
+// privateClaims are the non-registered claims Hearth reads.
+type privateClaims struct {
+	Tenant   string `json:"tenant"`
+	ClientID string `json:"client_id"`
+	Scope    string `json:"scope"`
+	FhirUser string `json:"fhirUser"`
+}
+
+// Verify checks a bearer access token (without the "Bearer " prefix): an
+// ES256 signature by one of our keys, our issuer, the FHIR base URL among
+// its audiences, exp/nbf/iat within a small leeway, and a tenant. Any
+// failure is KindUnauthorized with a message that says only "invalid token"
+// or "token expired"; the reason is in the error's Cause, for the log.
+func (s *Server) Verify(ctx context.Context, bearer string) (Claims, error) {
+	return s.verifier.verify(bearer)
+}
+
+func (v *verifier) verify(bearer string) (Claims, error) {
+	if bearer == "" || len(bearer) > maxTokenLen {
+		return Claims{}, invalidToken(errors.New("empty or oversized token"))
+	}
+	// Naming the one accepted algorithm here is what refuses alg "none",
+	// HS256 keyed with our public key, and every other substitution.
+	tok, err := jwt.ParseSigned(bearer, []jose.SignatureAlgorithm{signingAlg})
+	if err != nil {
+		return Claims{}, invalidToken(err)
+	}
+	if len(tok.Headers) != 1 {
+		return Claims{}, invalidToken(errors.New("not exactly one signature"))
+	}
+	key, ok := v.keys.public(tok.Headers[0].KeyID)
+	if !ok {
+		return Claims{}, invalidToken(errors.New("unknown kid"))
+	}
+	var reg jwt.Claims
+	var priv privateClaims
+	if err := tok.Claims(key, &reg, &priv); err != nil {
+		return Claims{}, invalidToken(err)
+	}
+	// go-jose skips time checks for absent claims; a token without them
+	// would never expire.
+	if reg.Expiry == nil || reg.IssuedAt == nil {
+		return Claims{}, invalidToken(errors.New("exp or iat missing"))
+	}
+	err = reg.ValidateWithLeeway(jwt.Expected{Issuer: v.issuer, Time: v.clock()}, leeway)
+	if errors.Is(err, jwt.ErrExpired) {
+		return Claims{}, &fhir.Error{Kind: fhir.KindUnauthorized, Op: "auth.Verify", Message: "token expired", Cause: err}
+	}
+	if err != nil {
+		return Claims{}, invalidToken(err)
+	}
+	// Audience checked here rather than by go-jose, whose Expected.AnyAudience
+	// passes when the expectation is empty.
+	if !slices.Contains([]string(reg.Audience), v.audience) {
+		return Claims{}, invalidToken(errors.New("audience is not this FHIR server"))
+	}
+	if priv.Tenant == "" || reg.Subject == "" {
+		return Claims{}, invalidToken(errors.New("tenant or sub missing"))
+	}
+	return Claims{
+		Tenant:    priv.Tenant,
+		Subject:   reg.Subject,
+		ClientID:  priv.ClientID,
+		Scope:     priv.Scope,
+		FhirUser:  priv.FhirUser,
+		ID:        reg.ID,
+		IssuedAt:  reg.IssuedAt.Time(),
+		ExpiresAt: reg.Expiry.Time(),
+	}, nil
+}
+
+func invalidToken(cause error) error {
+	return &fhir.Error{Kind: fhir.KindUnauthorized, Op: "auth.Verify", Message: "invalid token", Cause: cause}
+}
