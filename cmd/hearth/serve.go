@@ -33,6 +33,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// zitadel's op logs to slog's default logger whatever it is given, so
+	// the binary (never a library) points the default at ours.
+	slog.SetDefault(log)
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
