@@ -112,7 +112,7 @@ func NewServer(ctx context.Context, cfg Config, accounts store.Accounts, logger 
 		issuer:   issuer,
 		audience: audience,
 		provider: provider,
-		verifier: &verifier{issuer: issuer, audience: audience, keys: keys, clock: cfg.Clock},
+		verifier: &verifier{issuer: issuer, audience: audience, keys: keys, clock: cfg.Clock, cache: newTokenCache()},
 	}, nil
 }
 

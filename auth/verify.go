@@ -37,6 +37,7 @@ type verifier struct {
 	audience string
 	keys     *keyRing
 	clock    func() time.Time
+	cache    *tokenCache
 }
 
 // privateClaims are the non-registered claims Hearth reads.
@@ -57,6 +58,19 @@ func (s *Server) Verify(ctx context.Context, bearer string) (Claims, error) {
 }
 
 func (v *verifier) verify(bearer string) (Claims, error) {
+	now := v.clock()
+	if cl, ok := v.cache.get(bearer, now); ok {
+		return cl, nil
+	}
+	cl, err := v.verifySignedToken(bearer, now)
+	if err == nil {
+		v.cache.put(bearer, cl, now)
+	}
+	return cl, err
+}
+
+// verifySignedToken does the full check of a token not seen before.
+func (v *verifier) verifySignedToken(bearer string, now time.Time) (Claims, error) {
 	if bearer == "" || len(bearer) > maxTokenLen {
 		return Claims{}, invalidToken(errors.New("empty or oversized token"))
 	}
@@ -83,7 +97,7 @@ func (v *verifier) verify(bearer string) (Claims, error) {
 	if reg.Expiry == nil || reg.IssuedAt == nil {
 		return Claims{}, invalidToken(errors.New("exp or iat missing"))
 	}
-	err = reg.ValidateWithLeeway(jwt.Expected{Issuer: v.issuer, Time: v.clock()}, leeway)
+	err = reg.ValidateWithLeeway(jwt.Expected{Issuer: v.issuer, Time: now}, leeway)
 	if errors.Is(err, jwt.ErrExpired) {
 		return Claims{}, &fhir.Error{Kind: fhir.KindUnauthorized, Op: "auth.Verify", Message: "token expired", Cause: err}
 	}

@@ -114,3 +114,25 @@ func mustP384(t testing.TB) *ecdsa.PrivateKey {
 	}
 	return k
 }
+
+// TestVerifyCacheRechecksExpiry: a token verified once is served from the
+// cache, but never past its expiry.
+func TestVerifyCacheRechecksExpiry(t *testing.T) {
+	db := openStore(t)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	srv := newServer(t, db, func() time.Time { return now })
+	kid, key := storedKey(t, db)
+	tok := sign(t, jose.ES256, key, kid, map[string]any{
+		"iss": testIssuer, "sub": "c", "aud": testIssuer + "/fhir", "tenant": "acme",
+		"iat": now.Unix(), "exp": now.Add(time.Minute).Unix(),
+	})
+	for i := 0; i < 2; i++ {
+		if c, err := srv.Verify(t.Context(), tok); err != nil || c.Tenant != "acme" {
+			t.Fatalf("verify %d: %v %+v", i, err, c)
+		}
+	}
+	now = now.Add(2 * time.Minute)
+	if _, err := srv.Verify(t.Context(), tok); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("expired token from the cache: %v", err)
+	}
+}
