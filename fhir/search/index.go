@@ -95,3 +95,31 @@ func IndexName(c *Criterion) string {
 	}
 	return c.Param.Code
 }
+
+// dedupe drops repeated rows (a CodeableConcept whose text equals its
+// coding's display, the same identifier twice): they would only make the
+// tables larger.
+func (ix *Index) dedupe() {
+	ix.Strings = uniq(ix.Strings)
+	ix.Tokens = uniq(ix.Tokens)
+	ix.Dates = uniq(ix.Dates)
+	ix.Numbers = uniq(ix.Numbers)
+	ix.Quantities = uniq(ix.Quantities)
+	ix.References = uniq(ix.References)
+	ix.URIs = uniq(ix.URIs)
+}
+
+func uniq[T comparable](rows []T) []T {
+	if len(rows) < 2 {
+		return rows
+	}
+	seen := make(map[T]bool, len(rows))
+	out := rows[:0]
+	for _, r := range rows {
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}

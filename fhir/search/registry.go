@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/fhir/fhirpath"
 )
 
 // Type is a search parameter type.
@@ -42,7 +43,7 @@ type Param struct {
 	Components []Component
 	// Resolved by Registry: the index rows of a column such as _id come from
 	// the resource row, not from an expression.
-	expr *compiled
+	expr *fhirpath.Expr
 }
 
 // Component is one part of a composite parameter.
