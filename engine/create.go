@@ -38,7 +38,7 @@ func (e *Engine) Create(ctx context.Context, p Principal, typ string, body []byt
 	var res Result
 	err = e.store.Tx(ctx, p.Tenant, func(tx store.Tx) error {
 		if opt.IfNoneExist != "" {
-			found, done, err := existing(ctx, tx, typ, opt.IfNoneExist)
+			found, done, err := e.existing(ctx, tx, typ, opt.IfNoneExist)
 			if err != nil || done {
 				res = found
 				return err
@@ -48,7 +48,7 @@ func (e *Engine) Create(ctx context.Context, p Principal, typ string, body []byt
 		if err != nil {
 			return err
 		}
-		if err := tx.Put(ctx, store.Write{Record: rec, Tokens: d.tokens}); err != nil {
+		if err := tx.Put(ctx, store.Write{Record: rec, Index: d.index}); err != nil {
 			return err
 		}
 		res = resultOf(rec, true)
@@ -59,8 +59,8 @@ func (e *Engine) Create(ctx context.Context, p Principal, typ string, body []byt
 
 // existing applies a conditional-create query: done is true when exactly one
 // resource matched (returned in the result, nothing to create).
-func existing(ctx context.Context, tx store.Tx, typ, query string) (Result, bool, error) {
-	ids, err := match(ctx, tx, typ, query)
+func (e *Engine) existing(ctx context.Context, tx store.Tx, typ, query string) (Result, bool, error) {
+	ids, err := e.match(ctx, tx, typ, query)
 	if err != nil {
 		return Result{}, false, err
 	}

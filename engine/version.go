@@ -40,7 +40,7 @@ func (e *Engine) writeVersion(ctx context.Context, p Principal, typ, id string, 
 			if err != nil {
 				return err
 			}
-			w := store.Write{Record: rec, PrevVersion: cur.Version, Tokens: d.tokens}
+			w := store.Write{Record: rec, PrevVersion: cur.Version, Index: d.index}
 			if err := tx.Put(ctx, w); err != nil {
 				return err
 			}
