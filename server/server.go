@@ -70,9 +70,12 @@ func (s *Server) fhirRoutes(r chi.Router) {
 	r.Get("/metadata", s.metadata)
 	r.Group(func(r chi.Router) {
 		r.Use(s.authenticate, s.limitBody)
+		r.Get("/", s.search)
+		r.Post("/_search", s.search)
 		r.Get("/_history", s.history)
 		r.Post("/{type}", s.create)
 		r.Get("/{type}", s.search)
+		r.Post("/{type}/_search", s.search)
 		r.Get("/{type}/_history", s.history)
 		r.Get("/{type}/{id}", s.read)
 		r.Put("/{type}/{id}", s.update)
@@ -86,10 +89,4 @@ func (s *Server) fhirRoutes(r chi.Router) {
 // ServeHTTP makes Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.router.ServeHTTP(w, r)
-}
-
-// search is not implemented until the search issue lands; the
-// CapabilityStatement does not advertise it.
-func (s *Server) search(w http.ResponseWriter, r *http.Request) {
-	s.writeError(w, r, fhir.Errorf(fhir.KindNotSupported, "search is not supported yet"))
 }

@@ -41,7 +41,7 @@ func (r *Registry) Parse(typ, rawQuery string, opt ParseOptions) (*Query, error)
 	if len(pairs) > maxParameters {
 		return nil, fhir.Errorf(fhir.KindInvalid, "a search takes at most %d parameters", maxParameters)
 	}
-	p := &parser{reg: r, opt: opt, q: &Query{}}
+	p := &parser{reg: r, opt: opt, q: &Query{Count: -1}}
 	if typ != "" {
 		if r.byType[typ] == nil {
 			return nil, fhir.Errorf(fhir.KindNotFound, "unknown resource type %q", typ)

@@ -8,7 +8,7 @@ type Query struct {
 	Types    []string
 	Criteria []Criterion
 	Sort     []SortKey
-	Count    int    // _count; 0 when not given
+	Count    int    // _count; -1 when not given
 	Cursor   string // _cursor, opaque, from a previous page's link
 	Total    Total
 	Summary  Summary

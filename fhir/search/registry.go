@@ -65,8 +65,9 @@ var parametersJSON []byte
 // Registry holds every search parameter by resource type and code. It is
 // built once at start and never changed, so it is safe for concurrent use.
 type Registry struct {
-	byType map[string]map[string]*Param
-	sorted map[string][]*Param
+	byType   map[string]map[string]*Param
+	sorted   map[string][]*Param
+	elements map[string]elementSets
 }
 
 // rawParam is the shape of one line of search-parameters.json.
@@ -87,7 +88,8 @@ func NewRegistry() (*Registry, error) {
 	if err := json.Unmarshal(parametersJSON, &raws); err != nil {
 		return nil, fmt.Errorf("search: embedded parameters: %w", err)
 	}
-	r := &Registry{byType: map[string]map[string]*Param{}, sorted: map[string][]*Param{}}
+	r := &Registry{byType: map[string]map[string]*Param{}, sorted: map[string][]*Param{},
+		elements: parseElements(elementsTxt)}
 	c := newCompiler()
 	for _, t := range fhir.ResourceTypes() {
 		r.byType[t] = map[string]*Param{}
