@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 
+	"github.com/hearth-fhir/hearth/auth/scope"
 	"github.com/hearth-fhir/hearth/fhir"
 	"github.com/hearth-fhir/hearth/fhir/search"
 	"github.com/hearth-fhir/hearth/store"
@@ -40,4 +42,99 @@ func (e *Engine) match(ctx context.Context, tx store.Tx, typ, query string) ([]s
 		ids[i] = r.ID
 	}
 	return ids, nil
+}
+
+// matchOne runs a conditional query in a transaction of its own and
+// returns the ids it matches (at most matchLimit).
+func (e *Engine) matchOne(ctx context.Context, p Principal, typ, query string) ([]string, error) {
+	var ids []string
+	err := e.store.Tx(ctx, p.Tenant, func(tx store.Tx) error {
+		var err error
+		ids, err = e.match(ctx, tx, typ, query)
+		return err
+	})
+	return ids, err
+}
+
+// ConditionalUpdate updates the one resource that query matches (PUT
+// Type?query). With no match it creates the resource: with the id in the
+// body, as an update-as-create, or else with a new id. Several matches
+// fail with KindPreconditionFailed. The match and the write are separate
+// transactions, like two requests: a resource that starts to match in
+// between is not seen.
+func (e *Engine) ConditionalUpdate(ctx context.Context, p Principal, typ, query string, body []byte, opt UpdateOptions) (Result, error) {
+	if err := checkType(typ); err != nil {
+		return Result{}, err
+	}
+	if err := allow(p, typ, scope.Update); err != nil {
+		return Result{}, err
+	}
+	if err := allow(p, typ, scope.Search); err != nil {
+		return Result{}, err
+	}
+	ids, err := e.matchOne(ctx, p, typ, query)
+	if err != nil {
+		return Result{}, err
+	}
+	bid, present, err := bodyID(body)
+	if err != nil {
+		return Result{}, err
+	}
+	switch len(ids) {
+	case 0:
+		if present {
+			return e.Update(ctx, p, typ, bid, body, opt)
+		}
+		return e.Create(ctx, p, typ, body, CreateOptions{})
+	case 1:
+		if present && bid != ids[0] {
+			return Result{}, fhir.Errorf(fhir.KindInvalid,
+				"id %q in the body is not the id of the resource the criteria match", bid).At("id")
+		}
+		if !present {
+			if body, err = withID(body, ids[0]); err != nil {
+				return Result{}, err
+			}
+		}
+		return e.Update(ctx, p, typ, ids[0], body, opt)
+	default:
+		return Result{}, fhir.Errorf(fhir.KindPreconditionFailed, "the criteria match more than one %s", typ)
+	}
+}
+
+// ConditionalDelete deletes the one resource that query matches (DELETE
+// Type?query); none is a NoOp, several fail with KindPreconditionFailed.
+func (e *Engine) ConditionalDelete(ctx context.Context, p Principal, typ, query string) (Result, error) {
+	if err := checkType(typ); err != nil {
+		return Result{}, err
+	}
+	if err := allow(p, typ, scope.Delete); err != nil {
+		return Result{}, err
+	}
+	if err := allow(p, typ, scope.Search); err != nil {
+		return Result{}, err
+	}
+	ids, err := e.matchOne(ctx, p, typ, query)
+	if err != nil {
+		return Result{}, err
+	}
+	switch len(ids) {
+	case 0:
+		return Result{NoOp: true}, nil
+	case 1:
+		return e.Delete(ctx, p, typ, ids[0], UpdateOptions{})
+	default:
+		return Result{}, fhir.Errorf(fhir.KindPreconditionFailed, "the criteria match more than one %s", typ)
+	}
+}
+
+// withID sets the id of a body that came without one.
+func withID(body []byte, id string) ([]byte, error) {
+	obj, err := fhir.ParseObject(body)
+	if err != nil {
+		return nil, err
+	}
+	raw, _ := json.Marshal(id)
+	obj.Set("id", raw)
+	return obj.Bytes(), nil
 }

@@ -75,6 +75,8 @@ func (s *Server) fhirRoutes(r chi.Router) {
 		r.Get("/_history", s.history)
 		r.Post("/{type}", s.create)
 		r.Get("/{type}", s.search)
+		r.Put("/{type}", s.conditionalUpdate)
+		r.Delete("/{type}", s.conditionalDelete)
 		r.Post("/{type}/_search", s.search)
 		r.Get("/{type}/_history", s.history)
 		r.Get("/{type}/{id}", s.read)

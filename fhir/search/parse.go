@@ -127,6 +127,10 @@ func (p *parser) pair(name, value string) error {
 	}
 	c, err := p.criterion(p.q.Types, name, value, 0)
 	if err != nil || c == nil {
+		// Errors deep in a chain name the whole parameter.
+		if fe, ok := err.(*fhir.Error); ok {
+			return fe.At(name)
+		}
 		return err
 	}
 	p.q.Criteria = append(p.q.Criteria, *c)

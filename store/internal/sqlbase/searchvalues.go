@@ -100,27 +100,28 @@ func (s *sqlSearch) referencePred(i string, v search.ReferenceValue) string {
 // datePred compares the range [lo, hi] of a row with the range of a date
 // value, per the R4 definitions of the prefixes.
 func (s *sqlSearch) datePred(lo, hi string, v search.DateValue) string {
-	a, b := s.bind(v.Low), s.bind(v.High)
-	within := lo + " >= " + a + " AND " + hi + " <= " + b
+	// Each branch binds only the ends it uses: PostgreSQL refuses a
+	// statement with a parameter it cannot type.
+	within := func() string { return lo + " >= " + s.bind(v.Low) + " AND " + hi + " <= " + s.bind(v.High) }
 	switch v.Prefix {
 	case search.PrefixNE:
-		return "NOT (" + within + ")"
+		return "NOT (" + within() + ")"
 	case search.PrefixGT:
-		return hi + " > " + b
+		return hi + " > " + s.bind(v.High)
 	case search.PrefixLT:
-		return lo + " < " + a
+		return lo + " < " + s.bind(v.Low)
 	case search.PrefixGE:
-		return "(" + hi + " > " + b + " OR (" + within + "))"
+		return "(" + hi + " > " + s.bind(v.High) + " OR (" + within() + "))"
 	case search.PrefixLE:
-		return "(" + lo + " < " + a + " OR (" + within + "))"
+		return "(" + lo + " < " + s.bind(v.Low) + " OR (" + within() + "))"
 	case search.PrefixSA:
-		return lo + " > " + b
+		return lo + " > " + s.bind(v.High)
 	case search.PrefixEB:
-		return hi + " < " + a
+		return hi + " < " + s.bind(v.Low)
 	case search.PrefixAP:
-		return "(" + lo + " <= " + b + " AND " + hi + " >= " + a + ")"
+		return "(" + lo + " <= " + s.bind(v.High) + " AND " + hi + " >= " + s.bind(v.Low) + ")"
 	}
-	return "(" + within + ")"
+	return "(" + within() + ")"
 }
 
 // numberPred compares a number column with a number value: eq and ne by
