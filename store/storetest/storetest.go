@@ -45,6 +45,10 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 	}
 	t.Run("SearchParameters", func(t *testing.T) { testSearchParameters(t, s, reg) })
 	t.Run("SearchRefused", func(t *testing.T) { testSearchRefused(t, reg) })
+	t.Run("SearchPaging", func(t *testing.T) { testSearchPaging(t, s, reg) })
+	t.Run("SearchIncludes", func(t *testing.T) { testSearchIncludes(t, s, reg) })
+	t.Run("SearchConstraints", func(t *testing.T) { testSearchConstraints(t, s, reg) })
+	t.Run("SearchInTx", func(t *testing.T) { testSearchInTx(t, s, reg) })
 	t.Run("Tenants", func(t *testing.T) { testTenants(t, s) })
 	t.Run("Clients", func(t *testing.T) { testClients(t, s) })
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, s) })
