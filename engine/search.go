@@ -171,3 +171,15 @@ func (e *Engine) subset(q *search.Query, page *store.SearchPage) error {
 	}
 	return nil
 }
+
+// SearchParameters lists the search parameters searches of typ accept, for
+// the CapabilityStatement.
+func (e *Engine) SearchParameters(typ string) []*search.Param {
+	var out []*search.Param
+	for _, p := range e.registry.Params(typ) {
+		if p.Supported() {
+			out = append(out, p)
+		}
+	}
+	return out
+}

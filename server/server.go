@@ -41,6 +41,7 @@ type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	router chi.Router
+	capCache
 }
 
 // New builds the HTTP handler. extra is mounted at the root for endpoints
@@ -68,6 +69,11 @@ func (s *Server) fhirRoutes(r chi.Router) {
 	r.NotFound(s.fail(fhir.Errorf(fhir.KindNotFound, "no such endpoint")))
 	r.MethodNotAllowed(s.fail(fhir.Errorf(fhir.KindMethodNotAllowed, "method not allowed here")))
 	r.Get("/metadata", s.metadata)
+	// /{type} takes PUT and DELETE (conditional update and delete); without
+	// these, chi would route them for /metadata there.
+	for _, m := range []string{http.MethodPut, http.MethodDelete, http.MethodPost, http.MethodPatch} {
+		r.Method(m, "/metadata", s.fail(fhir.Errorf(fhir.KindMethodNotAllowed, "method not allowed here")))
+	}
 	r.Group(func(r chi.Router) {
 		r.Use(s.authenticate, s.limitBody)
 		r.Get("/", s.search)

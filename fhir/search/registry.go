@@ -208,3 +208,25 @@ func headName(expr string) string {
 }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' }
+
+// Modifiers lists the modifiers Hearth implements for p, as a client
+// would write them (a reference also takes :[type]).
+func (p *Param) Modifiers() []string {
+	if p.Code == ParamID {
+		return []string{"not"}
+	}
+	if p.Code == ParamLastUpdated {
+		return []string{"missing"}
+	}
+	switch p.Type {
+	case TypeString:
+		return []string{"missing", "exact", "contains"}
+	case TypeToken:
+		return []string{"missing", "not", "text"}
+	case TypeReference:
+		return []string{"missing", "[type]", "identifier"}
+	case TypeURI:
+		return []string{"missing", "above", "below"}
+	}
+	return []string{"missing"}
+}
