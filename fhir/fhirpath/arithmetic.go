@@ -181,7 +181,7 @@ func quantityArith(op binOp, x quantity, b any) (item, bool, error) {
 	return item{}, false, evalError("operator not defined for quantities")
 }
 
-// concat is `&`: string concatenation where empty counts as ''.
+// concat is `&`: string concatenation where empty counts as ”.
 func concat(out, l, r []item) ([]item, error) {
 	var s [2]string
 	for i, col := range [2][]item{l, r} {

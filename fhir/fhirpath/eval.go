@@ -100,7 +100,10 @@ func (n *memberNode) eval(c *evalCtx, focus []item, out []item) ([]item, error) 
 			out = append(out, it)
 			continue
 		}
-		out = c.model.member(it, n.name, out)
+		var known bool
+		if out, known = c.model.member(it, n.name, out); !known {
+			return out, evalError("%s has no element %q", it.t.typeName(), n.name)
+		}
 	}
 	return out, nil
 }

@@ -315,11 +315,54 @@ func fnUnescape(c *evalCtx, in []item, call *callNode, out []item) ([]item, erro
 	case "html":
 		return append(out, stringItem(html.UnescapeString(s))), nil
 	case "json":
-		u, err := strconv.Unquote(`"` + s + `"`)
-		if err != nil {
+		u, ok := unescapeJSON(s)
+		if !ok {
 			return out, nil
 		}
 		return append(out, stringItem(u)), nil
 	}
 	return out, evalError("unknown escape format %q", format)
+}
+
+// unescapeJSON resolves the escapes of a JSON string's content; unescaped
+// quotes are taken as they are.
+func unescapeJSON(s string) (string, bool) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+1 >= len(s) {
+			return "", false
+		}
+		i++
+		switch e := s[i]; e {
+		case '"', '\\', '/':
+			b.WriteByte(e)
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'u':
+			if i+5 > len(s) {
+				return "", false
+			}
+			n, err := strconv.ParseUint(s[i+1:i+5], 16, 32)
+			if err != nil {
+				return "", false
+			}
+			b.WriteRune(rune(n))
+			i += 4
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
 }
