@@ -79,6 +79,13 @@ func (m *model) member(it item, name string, out []item) (_ []item, known bool) 
 		}
 		return out, true
 	}
+	if it.t == sysTypeInfo {
+		// The namespace and name of what type() returns are Strings.
+		if s, ok := obj[name].(string); ok {
+			out = append(out, stringItem(s))
+		}
+		return out, true
+	}
 	if t := it.t; t != nil && t.kind != kindSystem {
 		if el := t.element(name); el != nil {
 			for i, key := range el.keys {
