@@ -120,6 +120,9 @@ func fnReplace(c *evalCtx, in []item, call *callNode, out []item) ([]item, error
 	if err != nil || !ok1 || !ok2 {
 		return out, err
 	}
+	if n := int64(strings.Count(s, pattern)); int64(len(s))+n*int64(len(repl)) > maxString {
+		return out, evalError("string result longer than %d bytes", maxString)
+	}
 	return append(out, stringItem(strings.ReplaceAll(s, pattern, repl))), nil
 }
 
@@ -175,7 +178,10 @@ func fnReplaceMatches(c *evalCtx, in []item, call *callNode, out []item) ([]item
 	if err != nil {
 		return out, err
 	}
-	return append(out, stringItem(re.ReplaceAllString(s, repl))), nil
+	if n := int64(len(re.FindAllStringIndex(s, -1))); int64(len(s))+n*int64(len(repl)) > maxString {
+		return out, evalError("string result longer than %d bytes", maxString)
+	}
+	return checkString(out, re.ReplaceAllString(s, repl))
 }
 
 func fnLength(_ *evalCtx, in []item, _ *callNode, out []item) ([]item, error) {
@@ -232,7 +238,7 @@ func fnJoin(c *evalCtx, in []item, call *callNode, out []item) ([]item, error) {
 		}
 		parts = append(parts, s)
 	}
-	return append(out, stringItem(strings.Join(parts, sep))), nil
+	return checkString(out, strings.Join(parts, sep))
 }
 
 func fnEncode(c *evalCtx, in []item, call *callNode, out []item) ([]item, error) {

@@ -19,8 +19,8 @@ func fnDescendants(c *evalCtx, in []item, _ *callNode, out []item) ([]item, erro
 		out = c.model.children(it, out)
 	}
 	for i := start; i < len(out); i++ {
-		if len(out)-start > maxRepeat {
-			return out, evalError("descendants() found more than %d items", maxRepeat)
+		if len(out)-start > maxDescendants {
+			return out, evalError("descendants() found more than %d items", maxDescendants)
 		}
 		out = c.model.children(out[i], out)
 	}

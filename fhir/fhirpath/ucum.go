@@ -201,6 +201,9 @@ func (p *unitParser) component(u *unitScale, sign int) bool {
 	}
 	if allDigits(sym) && sym != "" {
 		n, _ := new(big.Rat).SetString(sym)
+		if n.Sign() == 0 || len(sym) > 30 {
+			return false // "/0" divides by zero; long factors are noise
+		}
 		mulPow(u.factor, n, sign)
 		return true
 	}
