@@ -68,6 +68,16 @@ func (it item) system() (any, *typeInfo, bool) {
 	return nil, nil, false
 }
 
+// plainString returns it as a string when its System type is String.
+func (it item) plainString() (string, bool) {
+	s, ok := it.v.(string)
+	if !ok {
+		return "", false
+	}
+	t := it.t
+	return s, t == nil || t == sysString || (t.kind == kindPrimitive && t.sys == sysString)
+}
+
 func isQuantityType(t *typeInfo) bool {
 	for ; t != nil; t = t.base {
 		if t.name == "Quantity" && t.ns == "FHIR" {

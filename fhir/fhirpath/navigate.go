@@ -107,6 +107,9 @@ func (m *model) member(it item, name string, out []item) (_ []item, known bool) 
 		if (!m.elementNames[name] && m.types[name] == nil) || t.choiceKey(name) {
 			return out, false
 		}
+		// Another type's element (or a type name heading one branch of a
+		// shared expression): this type has none.
+		return out, true
 	}
 	if v, found := obj[name]; found {
 		return m.appendValues(out, v, obj["_"+name], nil), true
