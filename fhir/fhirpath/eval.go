@@ -2,6 +2,7 @@ package fhirpath
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -212,30 +213,25 @@ func appendVariable(m *model, out []item, v any) []item {
 	return append(out, m.rootItem(v))
 }
 
-// fromPublic turns an Item back into an item.
+// fromPublic turns an Item back into an item with its exact type.
 func fromPublic(m *model, it Item) item {
-	if len(it.Type) > 7 && it.Type[:7] == "System." {
-		if t := systemType(it.Type[7:]); t != nil {
-			if v, _, ok := inferSystem(it.Value); ok && t != sysDate && t != sysDateTime && t != sysTime {
-				if d, isDec := v.(int64); isDec && t == sysDecimal {
-					v = decimalFromInt(d)
+	if name, ok := strings.CutPrefix(it.Type, "System."); ok {
+		switch t := systemType(name); t {
+		case nil:
+		case sysQuantity:
+			if obj, ok := it.Value.(map[string]any); ok {
+				if q, ok := quantityFromJSON(obj); ok {
+					return item{v: q, t: sysQuantity}
 				}
+			}
+		default:
+			if v, st, ok := primitiveValue(it.Value, t); ok && st == t {
 				return item{v: v, t: t}
-			}
-			if s, ok := it.Value.(string); ok {
-				if v, t2, ok := primitiveValue(s, t); ok {
-					return item{v: v, t: t2}
-				}
-			}
-			if q, ok := it.Value.(map[string]any); ok && t == sysQuantity {
-				if qv, ok := quantityFromJSON(q); ok {
-					return item{v: qv, t: sysQuantity}
-				}
 			}
 		}
 	}
 	if t := m.types[it.Type]; t != nil {
-		return item{v: it.Value, t: m.valueType(it.Value, t)}
+		return item{v: it.Value, ext: it.ext, t: m.valueType(it.Value, t)}
 	}
 	return m.rootItem(it.Value)
 }

@@ -21,9 +21,9 @@ func stringsToLower(s string) string    { return strings.ToLower(s) }
 func stringsTrim(s string) string       { return strings.TrimSpace(s) }
 
 // stringTest builds startsWith, endsWith and contains.
-func stringTest(f func(s, arg string) bool) func(*evalCtx, []item, *callNode, []item) ([]item, error) {
+func stringTest(name string, f func(s, arg string) bool) func(*evalCtx, []item, *callNode, []item) ([]item, error) {
 	return func(c *evalCtx, in []item, call *callNode, out []item) ([]item, error) {
-		s, ok, err := stringInput(in, "string test")
+		s, ok, err := stringInput(in, name)
 		if err != nil || !ok {
 			return out, err
 		}
@@ -36,9 +36,9 @@ func stringTest(f func(s, arg string) bool) func(*evalCtx, []item, *callNode, []
 }
 
 // stringMap builds upper, lower and trim.
-func stringMap(f func(string) string) func(*evalCtx, []item, *callNode, []item) ([]item, error) {
+func stringMap(name string, f func(string) string) func(*evalCtx, []item, *callNode, []item) ([]item, error) {
 	return func(_ *evalCtx, in []item, _ *callNode, out []item) ([]item, error) {
-		s, ok, err := stringInput(in, "string")
+		s, ok, err := stringInput(in, name)
 		if err != nil || !ok {
 			return out, err
 		}

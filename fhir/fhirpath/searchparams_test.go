@@ -188,3 +188,38 @@ func TestResolver(t *testing.T) {
 		}
 	}
 }
+
+// TestCompositeComponents evaluates a composite parameter's components on
+// the items of its own expression, as component-code-value-quantity does.
+func TestCompositeComponents(t *testing.T) {
+	obs := decode(t, `{"resourceType":"Observation","component":[
+		{"code":{"text":"sys"},"valueQuantity":{"value":120,"code":"mm[Hg]"}},
+		{"code":{"text":"note"},"valueString":"sitting","_valueString":{"extension":[{"url":"u","valueCode":"x"}]}}]}`)
+	components, err := MustParse("Observation.component").Eval(obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(components) != 2 || components[0].Type != "Observation.component" {
+		t.Fatalf("components = %v", components)
+	}
+	tests := []struct {
+		expr string
+		want [2][]typed
+	}{
+		{"code.text", [2][]typed{{{"string", "sys"}}, {{"string", "note"}}}},
+		{"value.as(Quantity).value", [2][]typed{{{"decimal", json.Number("120")}}, nil}},
+		{"value.extension('u').value", [2][]typed{nil, {{"code", "x"}}}},
+		{"%resource.component.count()", [2][]typed{{{"System.Integer", json.Number("2")}}, {{"System.Integer", json.Number("2")}}}},
+	}
+	for _, tc := range tests {
+		for i, comp := range components {
+			items, err := MustParse(tc.expr).Eval(comp, WithResource(obs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := resultOf(items); !reflect.DeepEqual(got, tc.want[i]) && len(got)+len(tc.want[i]) > 0 {
+				t.Errorf("%s on component %d: got %v, want %v", tc.expr, i, got, tc.want[i])
+			}
+		}
+	}
+}
