@@ -43,9 +43,15 @@ func (c *evalCtx) get() []item {
 }
 
 func (c *evalCtx) put(b []item) {
+	if cap(b) > maxPooledBuffer {
+		return // one huge Bundle should not pin its buffers in the pool
+	}
 	clear(b) // drop references to the resource
 	c.free = append(c.free, b[:0])
 }
+
+// maxPooledBuffer is the largest scratch buffer kept for reuse.
+const maxPooledBuffer = 4096
 
 // clock returns the evaluation's single reading of the clock: now() is the
 // same everywhere in one expression.
