@@ -22,6 +22,7 @@ func (f *function) arity() string {
 	return strconv.Itoa(f.minArgs) + " to " + strconv.Itoa(f.maxArgs) + " arguments"
 }
 
+// variadic is the maxArgs of functions without a limit (sort).
 const variadic = 1 << 10
 
 func lookupFunction(name string) *function { return builtins[name] }
