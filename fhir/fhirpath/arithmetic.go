@@ -47,6 +47,9 @@ func arith(op binOp, a, b any) (item, bool, error) {
 		}
 	case string:
 		if y, ok := b.(string); ok && op == opAdd {
+			if len(x)+len(y) > maxString {
+				return item{}, false, evalError("string result longer than %d bytes", maxString)
+			}
 			return stringItem(x + y), true, nil
 		}
 	case temporal:
@@ -181,7 +184,7 @@ func quantityArith(op binOp, x quantity, b any) (item, bool, error) {
 	return item{}, false, evalError("operator not defined for quantities")
 }
 
-// concat is `&`: string concatenation where empty counts as ''.
+// concat is `&`: string concatenation where empty counts as ”.
 func concat(out, l, r []item) ([]item, error) {
 	var s [2]string
 	for i, col := range [2][]item{l, r} {
@@ -198,5 +201,5 @@ func concat(out, l, r []item) ([]item, error) {
 			return out, evalError("'&' needs single strings, found %d items", len(col))
 		}
 	}
-	return append(out, stringItem(s[0]+s[1])), nil
+	return checkString(out, s[0]+s[1])
 }

@@ -32,11 +32,11 @@ const (
 // compares partial values ("2018-03" against "2018-03-01") by precision,
 // which time.Time cannot express.
 type temporal struct {
-	kind                                      temporalKind
-	prec                                      precision
+	kind                                       temporalKind
+	prec                                       precision
 	year, month, day, hour, minute, sec, milli int
-	hasTZ                                     bool
-	tz                                        int // offset east of UTC, in minutes
+	hasTZ                                      bool
+	tz                                         int // offset east of UTC, in minutes
 }
 
 func (t temporal) typ() *typeInfo {

@@ -8,6 +8,13 @@ import (
 // equalItems is FHIRPath `=` on two items. known is false when the answer
 // is empty: dates of different precision, quantities of different kinds.
 func equalItems(a, b item) (eq, known bool) {
+	// Strings are most of what expressions compare (system = 'http://…'):
+	// compare them without boxing.
+	if x, ok := a.plainString(); ok {
+		if y, ok := b.plainString(); ok {
+			return x == y, true
+		}
+	}
 	av, _, aok := a.system()
 	bv, _, bok := b.system()
 	if aok && bok {

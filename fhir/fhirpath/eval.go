@@ -2,6 +2,7 @@ package fhirpath
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -42,9 +43,15 @@ func (c *evalCtx) get() []item {
 }
 
 func (c *evalCtx) put(b []item) {
+	if cap(b) > maxPooledBuffer {
+		return // one huge Bundle should not pin its buffers in the pool
+	}
 	clear(b) // drop references to the resource
 	c.free = append(c.free, b[:0])
 }
+
+// maxPooledBuffer is the largest scratch buffer kept for reuse.
+const maxPooledBuffer = 4096
 
 // clock returns the evaluation's single reading of the clock: now() is the
 // same everywhere in one expression.
@@ -100,7 +107,10 @@ func (n *memberNode) eval(c *evalCtx, focus []item, out []item) ([]item, error) 
 			out = append(out, it)
 			continue
 		}
-		out = c.model.member(it, n.name, out)
+		var known bool
+		if out, known = c.model.member(it, n.name, out); !known {
+			return out, evalError("%s has no element %q", it.t.typeName(), n.name)
+		}
 	}
 	return out, nil
 }
@@ -209,30 +219,25 @@ func appendVariable(m *model, out []item, v any) []item {
 	return append(out, m.rootItem(v))
 }
 
-// fromPublic turns an Item back into an item.
+// fromPublic turns an Item back into an item with its exact type.
 func fromPublic(m *model, it Item) item {
-	if len(it.Type) > 7 && it.Type[:7] == "System." {
-		if t := systemType(it.Type[7:]); t != nil {
-			if v, _, ok := inferSystem(it.Value); ok && t != sysDate && t != sysDateTime && t != sysTime {
-				if d, isDec := v.(int64); isDec && t == sysDecimal {
-					v = decimalFromInt(d)
+	if name, ok := strings.CutPrefix(it.Type, "System."); ok {
+		switch t := systemType(name); t {
+		case nil:
+		case sysQuantity:
+			if obj, ok := it.Value.(map[string]any); ok {
+				if q, ok := quantityFromJSON(obj); ok {
+					return item{v: q, t: sysQuantity}
 				}
+			}
+		default:
+			if v, st, ok := primitiveValue(it.Value, t); ok && st == t {
 				return item{v: v, t: t}
-			}
-			if s, ok := it.Value.(string); ok {
-				if v, t2, ok := primitiveValue(s, t); ok {
-					return item{v: v, t: t2}
-				}
-			}
-			if q, ok := it.Value.(map[string]any); ok && t == sysQuantity {
-				if qv, ok := quantityFromJSON(q); ok {
-					return item{v: qv, t: sysQuantity}
-				}
 			}
 		}
 	}
 	if t := m.types[it.Type]; t != nil {
-		return item{v: it.Value, t: m.valueType(it.Value, t)}
+		return item{v: it.Value, ext: it.ext, t: m.valueType(it.Value, t)}
 	}
 	return m.rootItem(it.Value)
 }

@@ -56,6 +56,11 @@ func (e *Expr) String() string { return e.src }
 // map[string]any (numbers as json.Number: see Decode). A node with a
 // resourceType is typed as that resource; it is also %resource unless
 // WithResource says otherwise. A nil node is the empty collection.
+//
+// node may also be an Item from an earlier evaluation, which keeps its
+// type: a composite search parameter evaluates its components' expressions
+// on the items its own expression returned (pass the resource with
+// WithResource for %resource and contained references).
 func (e *Expr) Eval(node any, opts ...Option) ([]Item, error) {
 	return e.EvalContext(context.Background(), node, opts...)
 }
@@ -72,7 +77,12 @@ func (e *Expr) EvalContext(ctx context.Context, node any, opts ...Option) ([]Ite
 		o(&c.cfg)
 	}
 	c.root = c.rootArr[:0]
-	if node != nil {
+	switch n := node.(type) {
+	case nil:
+	case Item:
+		c.rootArr[0] = fromPublic(c.model, n)
+		c.root = c.rootArr[:1]
+	default:
 		c.rootArr[0] = c.model.rootItem(node)
 		c.root = c.rootArr[:1]
 	}

@@ -49,9 +49,9 @@ func fnIif(c *evalCtx, in []item, call *callNode, out []item) ([]item, error) {
 type converter func(v any) (item, bool)
 
 // convert builds toX() (test false) and convertsToX() (test true).
-func convert(f converter, test bool) func(*evalCtx, []item, *callNode, []item) ([]item, error) {
+func convert(name string, f converter, test bool) func(*evalCtx, []item, *callNode, []item) ([]item, error) {
 	return func(_ *evalCtx, in []item, _ *callNode, out []item) ([]item, error) {
-		it, ok, err := singleInput(in, "conversion")
+		it, ok, err := singleInput(in, name)
 		if err != nil || !ok {
 			return out, err
 		}

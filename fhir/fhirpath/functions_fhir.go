@@ -138,9 +138,8 @@ func (m *model) referenceType(ref, typeHint string) *typeInfo {
 	if i := strings.Index(ref, "/_history/"); i >= 0 {
 		ref = ref[:i]
 	}
-	parts := strings.Split(ref, "/")
-	if n := len(parts); n >= 2 && parts[n-1] != "" {
-		if t := m.resource(parts[n-2]); t != nil {
+	if i := strings.LastIndexByte(ref, '/'); i > 0 && i < len(ref)-1 {
+		if t := m.resource(ref[strings.LastIndexByte(ref[:i], '/')+1 : i]); t != nil {
 			return t
 		}
 	}

@@ -3,9 +3,25 @@ package fhirpath
 // Filtering, projection and type functions
 // (http://hl7.org/fhirpath/N1/#filtering-and-projection, #types).
 
-// maxRepeat bounds repeat() and descendants(), whose results FHIR data
-// keeps small but an expression such as 1.repeat($this + 1) would not.
-const maxRepeat = 100000
+// maxRepeat bounds repeat(), whose results FHIR data keeps small but an
+// expression such as 1.repeat($this + 1) would not. Each new item is
+// checked against those before it, so the bound also bounds the time.
+const maxRepeat = 10000
+
+// maxDescendants bounds descendants(): a large Bundle has a few hundred
+// thousand nodes.
+const maxDescendants = 1 << 20
+
+// maxString bounds strings an expression builds, so that nested replace()
+// calls cannot multiply one into gigabytes.
+const maxString = 1 << 20
+
+func checkString(out []item, s string) ([]item, error) {
+	if len(s) > maxString {
+		return out, evalError("string result longer than %d bytes", maxString)
+	}
+	return append(out, stringItem(s)), nil
+}
 
 func fnWhere(c *evalCtx, in []item, call *callNode, out []item) ([]item, error) {
 	err := c.each(call.args[0], in, func(i int, v, known bool) bool {

@@ -42,9 +42,9 @@ func fnAbs(_ *evalCtx, in []item, _ *callNode, out []item) ([]item, error) {
 }
 
 // roundTo builds ceiling, floor and truncate, which return Integers.
-func roundTo(mode roundMode) func(*evalCtx, []item, *callNode, []item) ([]item, error) {
+func roundTo(name string, mode roundMode) func(*evalCtx, []item, *callNode, []item) ([]item, error) {
 	return func(_ *evalCtx, in []item, _ *callNode, out []item) ([]item, error) {
-		d, _, ok, err := numberInput(in, "rounding")
+		d, _, ok, err := numberInput(in, name)
 		if err != nil || !ok {
 			return out, err
 		}
@@ -79,9 +79,9 @@ func mathSqrt(x float64) float64 { return math.Sqrt(x) }
 
 // floatFunc builds exp, ln and sqrt; results that are not real numbers
 // (the root of -1) are empty.
-func floatFunc(f func(float64) float64) func(*evalCtx, []item, *callNode, []item) ([]item, error) {
+func floatFunc(name string, f func(float64) float64) func(*evalCtx, []item, *callNode, []item) ([]item, error) {
 	return func(_ *evalCtx, in []item, _ *callNode, out []item) ([]item, error) {
-		d, _, ok, err := numberInput(in, "math")
+		d, _, ok, err := numberInput(in, name)
 		if err != nil || !ok {
 			return out, err
 		}

@@ -21,9 +21,9 @@ func stringsToLower(s string) string    { return strings.ToLower(s) }
 func stringsTrim(s string) string       { return strings.TrimSpace(s) }
 
 // stringTest builds startsWith, endsWith and contains.
-func stringTest(f func(s, arg string) bool) func(*evalCtx, []item, *callNode, []item) ([]item, error) {
+func stringTest(name string, f func(s, arg string) bool) func(*evalCtx, []item, *callNode, []item) ([]item, error) {
 	return func(c *evalCtx, in []item, call *callNode, out []item) ([]item, error) {
-		s, ok, err := stringInput(in, "string test")
+		s, ok, err := stringInput(in, name)
 		if err != nil || !ok {
 			return out, err
 		}
@@ -36,9 +36,9 @@ func stringTest(f func(s, arg string) bool) func(*evalCtx, []item, *callNode, []
 }
 
 // stringMap builds upper, lower and trim.
-func stringMap(f func(string) string) func(*evalCtx, []item, *callNode, []item) ([]item, error) {
+func stringMap(name string, f func(string) string) func(*evalCtx, []item, *callNode, []item) ([]item, error) {
 	return func(_ *evalCtx, in []item, _ *callNode, out []item) ([]item, error) {
-		s, ok, err := stringInput(in, "string")
+		s, ok, err := stringInput(in, name)
 		if err != nil || !ok {
 			return out, err
 		}
@@ -120,6 +120,9 @@ func fnReplace(c *evalCtx, in []item, call *callNode, out []item) ([]item, error
 	if err != nil || !ok1 || !ok2 {
 		return out, err
 	}
+	if n := int64(strings.Count(s, pattern)); int64(len(s))+n*int64(len(repl)) > maxString {
+		return out, evalError("string result longer than %d bytes", maxString)
+	}
 	return append(out, stringItem(strings.ReplaceAll(s, pattern, repl))), nil
 }
 
@@ -175,7 +178,10 @@ func fnReplaceMatches(c *evalCtx, in []item, call *callNode, out []item) ([]item
 	if err != nil {
 		return out, err
 	}
-	return append(out, stringItem(re.ReplaceAllString(s, repl))), nil
+	if n := int64(len(re.FindAllStringIndex(s, -1))); int64(len(s))+n*int64(len(repl)) > maxString {
+		return out, evalError("string result longer than %d bytes", maxString)
+	}
+	return checkString(out, re.ReplaceAllString(s, repl))
 }
 
 func fnLength(_ *evalCtx, in []item, _ *callNode, out []item) ([]item, error) {
@@ -232,7 +238,7 @@ func fnJoin(c *evalCtx, in []item, call *callNode, out []item) ([]item, error) {
 		}
 		parts = append(parts, s)
 	}
-	return append(out, stringItem(strings.Join(parts, sep))), nil
+	return checkString(out, strings.Join(parts, sep))
 }
 
 func fnEncode(c *evalCtx, in []item, call *callNode, out []item) ([]item, error) {
@@ -315,11 +321,54 @@ func fnUnescape(c *evalCtx, in []item, call *callNode, out []item) ([]item, erro
 	case "html":
 		return append(out, stringItem(html.UnescapeString(s))), nil
 	case "json":
-		u, err := strconv.Unquote(`"` + s + `"`)
-		if err != nil {
+		u, ok := unescapeJSON(s)
+		if !ok {
 			return out, nil
 		}
 		return append(out, stringItem(u)), nil
 	}
 	return out, evalError("unknown escape format %q", format)
+}
+
+// unescapeJSON resolves the escapes of a JSON string's content; unescaped
+// quotes are taken as they are.
+func unescapeJSON(s string) (string, bool) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+1 >= len(s) {
+			return "", false
+		}
+		i++
+		switch e := s[i]; e {
+		case '"', '\\', '/':
+			b.WriteByte(e)
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'u':
+			if i+5 > len(s) {
+				return "", false
+			}
+			n, err := strconv.ParseUint(s[i+1:i+5], 16, 32)
+			if err != nil {
+				return "", false
+			}
+			b.WriteRune(rune(n))
+			i += 4
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
 }

@@ -19,8 +19,8 @@ func fnDescendants(c *evalCtx, in []item, _ *callNode, out []item) ([]item, erro
 		out = c.model.children(it, out)
 	}
 	for i := start; i < len(out); i++ {
-		if len(out)-start > maxRepeat {
-			return out, evalError("descendants() found more than %d items", maxRepeat)
+		if len(out)-start > maxDescendants {
+			return out, evalError("descendants() found more than %d items", maxDescendants)
 		}
 		out = c.model.children(out[i], out)
 	}
@@ -95,14 +95,15 @@ func fnAggregate(c *evalCtx, in []item, call *callNode, out []item) ([]item, err
 // written with a leading minus sorts descending: sort(-family).
 func fnSort(c *evalCtx, in []item, call *callNode, out []item) ([]item, error) {
 	type keyed struct {
-		it   item
-		keys []item
+		it    item
+		keys  []item
+		empty []bool // the key is empty: sorts after every value
 	}
 	rows := make([]keyed, len(in))
 	for i, it := range in {
 		rows[i].it = it
 		if len(call.args) == 0 {
-			rows[i].keys = []item{it}
+			rows[i].keys, rows[i].empty = []item{it}, []bool{false}
 			continue
 		}
 		for _, arg := range call.args {
@@ -116,10 +117,12 @@ func fnSort(c *evalCtx, in []item, call *callNode, out []item) ([]item, error) {
 			if len(buf) > 1 {
 				return out, evalError("a sort key must be a single value, found %d", len(buf))
 			}
-			if len(buf) == 0 {
+			empty := len(buf) == 0
+			if empty {
 				buf = []item{{}}
 			}
 			rows[i].keys = append(rows[i].keys, buf[0])
+			rows[i].empty = append(rows[i].empty, empty)
 		}
 	}
 	desc := make([]bool, max(len(call.args), 1))
@@ -132,11 +135,11 @@ func fnSort(c *evalCtx, in []item, call *callNode, out []item) ([]item, error) {
 			x, y := a.keys[k], b.keys[k]
 			var r int
 			switch {
-			case x.v == nil && y.v == nil:
-			case x.v == nil:
-				r = -1
-			case y.v == nil:
+			case a.empty[k] && b.empty[k]:
+			case a.empty[k]:
 				r = 1
+			case b.empty[k]:
+				r = -1
 			default:
 				c, _, err := compareItems(x, y)
 				if err != nil && sortErr == nil {

@@ -9,8 +9,9 @@ import (
 // Item is one member of a result collection.
 type Item struct {
 	// Type names the item's type: a FHIR type ("HumanName", "code",
-	// "Reference", "Patient", "BackboneElement") for data taken from the
-	// resource, or "System.Boolean", "System.String", "System.Integer",
+	// "Reference", "Patient") for data taken from the resource, with
+	// backbone elements named by their path ("Observation.component"); or
+	// "System.Boolean", "System.String", "System.Integer",
 	// "System.Decimal", "System.Date", "System.DateTime", "System.Time" or
 	// "System.Quantity" for values the expression computed. It is empty for
 	// JSON the FHIR model does not describe.
@@ -20,6 +21,9 @@ type Item struct {
 	// primitive that has only extensions). Computed dates and times are
 	// strings in FHIR format and computed quantities FHIR Quantity objects.
 	Value any
+	// ext is a primitive's "_name" sibling, kept so that an Item passed
+	// back to Eval still has its extensions.
+	ext any
 }
 
 // item is one member of a collection while an expression runs.
@@ -66,6 +70,16 @@ func (it item) system() (any, *typeInfo, bool) {
 		}
 	}
 	return nil, nil, false
+}
+
+// plainString returns it as a string when its System type is String.
+func (it item) plainString() (string, bool) {
+	s, ok := it.v.(string)
+	if !ok {
+		return "", false
+	}
+	t := it.t
+	return s, t == nil || t == sysString || (t.kind == kindPrimitive && t.sys == sysString)
 }
 
 func isQuantityType(t *typeInfo) bool {
@@ -158,7 +172,7 @@ func (it item) public() Item {
 	t := it.t
 	switch {
 	case t == nil:
-		return Item{Value: it.v}
+		return Item{Value: it.v, ext: it.ext}
 	case t.kind == kindSystem:
 		return Item{Type: t.full(), Value: systemJSON(it.v)}
 	case t.kind == kindResource && it.v == nil:
@@ -166,7 +180,7 @@ func (it item) public() Item {
 		// the content is not.
 		return Item{Type: t.name, Value: map[string]any{"resourceType": t.name}}
 	}
-	return Item{Type: t.typeName(), Value: it.v}
+	return Item{Type: t.name, Value: it.v, ext: it.ext}
 }
 
 // full is the namespace-qualified name of a System type.

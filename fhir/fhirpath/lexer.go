@@ -9,17 +9,17 @@ import (
 type tokenKind uint8
 
 const (
-	tokEOF      tokenKind = iota
-	tokIdent              // name or keyword; text is the name
-	tokDelimIdent         // `quoted name`; text is unescaped
-	tokString             // 'text'; text is unescaped
-	tokNumber             // 12, 1.5; text as written
-	tokLong               // 12L
-	tokDateTime           // @2015-02-04T14:34; text without the @
-	tokTime               // @T14:34; text without the @T
-	tokVar                // %name; text is the name
-	tokSpecial            // $this, $index, $total; text without the $
-	tokPunct              // operators and brackets; text is the symbol
+	tokEOF        tokenKind = iota
+	tokIdent                // name or keyword; text is the name
+	tokDelimIdent           // `quoted name`; text is unescaped
+	tokString               // 'text'; text is unescaped
+	tokNumber               // 12, 1.5; text as written
+	tokLong                 // 12L
+	tokDateTime             // @2015-02-04T14:34; text without the @
+	tokTime                 // @T14:34; text without the @T
+	tokVar                  // %name; text is the name
+	tokSpecial              // $this, $index, $total; text without the $
+	tokPunct                // operators and brackets; text is the symbol
 )
 
 type token struct {

@@ -54,6 +54,8 @@ type element struct {
 // model is a set of FHIR types by name.
 type model struct {
 	types map[string]*typeInfo
+	// elementNames holds the name of every element of every type.
+	elementNames map[string]bool
 }
 
 // System types. They are fixed and never modified.
@@ -91,7 +93,7 @@ var primitiveSystem = map[string]*typeInfo{
 }
 
 func parseModel(text string) *model {
-	m := &model{types: map[string]*typeInfo{}}
+	m := &model{types: map[string]*typeInfo{}, elementNames: map[string]bool{}}
 	type pending struct {
 		t     *typeInfo
 		base  string
@@ -147,6 +149,7 @@ func parseModel(text string) *model {
 				el.extKeys = append(el.extKeys, "_"+key)
 			}
 			p.t.elems = append(p.t.elems, el)
+			m.elementNames[el.name] = true
 			p.t.byName[el.name] = el
 		}
 	}

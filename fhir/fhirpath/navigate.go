@@ -64,15 +64,27 @@ func (m *model) valueType(v any, t *typeInfo) *typeInfo {
 	return t
 }
 
-// member appends the members of it called name.
-func (m *model) member(it item, name string, out []item) []item {
+// member appends the members of it called name. known is false when it
+// has a FHIR type and no FHIR type at all has an element of that name: a
+// misspelt name, or a choice element written with its type suffix
+// (valueQuantity for value), which FHIRPath does not allow. A name that
+// some other type has is fine: `Bundle.entry.resource.name` looks for
+// names in whatever resources the bundle holds.
+func (m *model) member(it item, name string, out []item) (_ []item, known bool) {
 	obj, ok := it.v.(map[string]any)
 	if !ok {
 		// A primitive's id and extensions live in its "_name" sibling.
 		if ext, ok := it.ext.(map[string]any); ok && (name == "extension" || name == "id") {
 			return m.member(item{v: ext, t: m.types["Element"]}, name, out)
 		}
-		return out
+		return out, true
+	}
+	if it.t == sysTypeInfo {
+		// The namespace and name of what type() returns are Strings.
+		if s, ok := obj[name].(string); ok {
+			out = append(out, stringItem(s))
+		}
+		return out, true
 	}
 	if t := it.t; t != nil && t.kind != kindSystem {
 		if el := t.element(name); el != nil {
@@ -90,11 +102,17 @@ func (m *model) member(it item, name string, out []item) []item {
 					break // a choice element has one value
 				}
 			}
-			return out
+			return out, true
 		}
+		if (!m.elementNames[name] && m.types[name] == nil) || t.choiceKey(name) {
+			return out, false
+		}
+		// Another type's element (or a type name heading one branch of a
+		// shared expression): this type has none.
+		return out, true
 	}
 	if v, found := obj[name]; found {
-		return m.appendValues(out, v, obj["_"+name], nil)
+		return m.appendValues(out, v, obj["_"+name], nil), true
 	}
 	// Untyped data: value[x] still finds valueQuantity.
 	for key, v := range obj {
@@ -102,7 +120,20 @@ func (m *model) member(it item, name string, out []item) []item {
 			out = m.appendValues(out, v, obj["_"+key], t)
 		}
 	}
-	return out
+	return out, true
+}
+
+// choiceKey reports whether name is how JSON spells one of t's choice
+// elements with a type (valueQuantity for value[x]).
+func (t *typeInfo) choiceKey(name string) bool {
+	for ; t != nil; t = t.base {
+		for _, el := range t.elems {
+			if el.choice && strings.HasPrefix(name, el.name) && slices.Contains(el.keys, name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // choiceSuffix returns the type named by key's suffix when key is name

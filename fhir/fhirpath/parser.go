@@ -167,10 +167,11 @@ func (p *parser) term() (node, error) {
 	case tokString:
 		return &literalNode{it: stringItem(t.text)}, p.advance()
 	case tokDateTime:
-		v, ok := parseDateTime(t.text)
-		if !containsT(t.text) {
-			v, ok = parseDate(t.text)
+		parse := parseDate
+		if containsT(t.text) {
+			parse = parseDateTime
 		}
+		v, ok := parse(t.text)
 		if !ok {
 			return nil, syntaxError(t.pos, "invalid date/time literal @%s", t.text)
 		}

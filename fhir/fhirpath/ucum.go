@@ -58,21 +58,21 @@ var ucumAtoms = map[string]unitAtom{
 	"min": {"60", d1(dimTime), false}, "h": {"3600", d1(dimTime), false}, "d": {"86400", d1(dimTime), false},
 	"wk": {"604800", d1(dimTime), false}, "mo": {"2629800", d1(dimTime), false}, "a": {"31557600", d1(dimTime), false},
 	"L": {"1/1000", dimsVolume, true}, "l": {"1/1000", dimsVolume, true},
-	"t":   {"1000000", d1(dimMass), true},
-	"Hz":  {"1", dims{dimTime: -1}, true},
-	"N":   {"1000", dims{dimLength: 1, dimTime: -2, dimMass: 1}, true},
-	"Pa":  {"1000", dimsPressure, true},
-	"bar": {"100000000", dimsPressure, true},
-	"J":   {"1000", dims{dimLength: 2, dimTime: -2, dimMass: 1}, true},
-	"W":   {"1000", dims{dimLength: 2, dimTime: -3, dimMass: 1}, true},
-	"cal": {"4184", dims{dimLength: 2, dimTime: -2, dimMass: 1}, true},
-	"m[Hg]": {"133322387.415", dimsPressure, true},
+	"t":      {"1000000", d1(dimMass), true},
+	"Hz":     {"1", dims{dimTime: -1}, true},
+	"N":      {"1000", dims{dimLength: 1, dimTime: -2, dimMass: 1}, true},
+	"Pa":     {"1000", dimsPressure, true},
+	"bar":    {"100000000", dimsPressure, true},
+	"J":      {"1000", dims{dimLength: 2, dimTime: -2, dimMass: 1}, true},
+	"W":      {"1000", dims{dimLength: 2, dimTime: -3, dimMass: 1}, true},
+	"cal":    {"4184", dims{dimLength: 2, dimTime: -2, dimMass: 1}, true},
+	"m[Hg]":  {"133322387.415", dimsPressure, true},
 	"m[H2O]": {"9806650", dimsPressure, true},
 	"[in_i]": {"0.0254", d1(dimLength), false}, "[ft_i]": {"0.3048", d1(dimLength), false},
 	"[yd_i]": {"0.9144", d1(dimLength), false}, "[mi_i]": {"1609.344", d1(dimLength), false},
 	"[lb_av]": {"453.59237", d1(dimMass), false}, "[oz_av]": {"28.349523125", d1(dimMass), false},
 	"[gr]": {"0.06479891", d1(dimMass), false},
-	"deg": {"3.14159265358979323846/180", d1(dimAngle), false},
+	"deg":  {"3.14159265358979323846/180", d1(dimAngle), false},
 	// Calendar years and months are not UCUM's averages: they compare only
 	// with each other.
 	"cal:year": {"12", d1(dimCalendar), false}, "cal:month": {"1", d1(dimCalendar), false},
@@ -201,6 +201,9 @@ func (p *unitParser) component(u *unitScale, sign int) bool {
 	}
 	if allDigits(sym) && sym != "" {
 		n, _ := new(big.Rat).SetString(sym)
+		if n.Sign() == 0 || len(sym) > 30 {
+			return false // "/0" divides by zero; long factors are noise
+		}
 		mulPow(u.factor, n, sign)
 		return true
 	}
