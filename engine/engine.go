@@ -50,11 +50,13 @@ type Config struct {
 	// DefaultHistoryCount and MaxHistoryCount bound history pages.
 	DefaultHistoryCount int
 	MaxHistoryCount     int
+	// MaxBundleEntries bounds batch and transaction Bundles (413 above).
+	MaxBundleEntries int
 }
 
 // DefaultConfig is what a production server uses unless told otherwise.
 func DefaultConfig() Config {
-	return Config{UpdateCreate: true, DefaultHistoryCount: 50, MaxHistoryCount: 1000}
+	return Config{UpdateCreate: true, DefaultHistoryCount: 50, MaxHistoryCount: 1000, MaxBundleEntries: 10000}
 }
 
 // Engine performs interactions against a store.

@@ -70,6 +70,7 @@ func (s *Server) fhirRoutes(r chi.Router) {
 	r.Get("/metadata", s.metadata)
 	r.Group(func(r chi.Router) {
 		r.Use(s.authenticate, s.limitBody)
+		r.Post("/", s.bundle)
 		r.Get("/_history", s.history)
 		r.Post("/{type}", s.create)
 		r.Get("/{type}", s.search)
