@@ -46,6 +46,9 @@ func RewriteReferences(body []byte, fn func(ref string) (string, bool, error)) (
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
+			if len(stack) != 0 {
+				return nil, false, errInvalid("", "body is not valid JSON")
+			}
 			break
 		}
 		if err != nil {
