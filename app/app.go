@@ -35,9 +35,9 @@ func DefaultConfig(baseURL string) Config {
 	return Config{BaseURL: baseURL, MaxBodyBytes: 16 << 20, UpdateCreate: true, MaxEntries: 10000, TokenTTL: time.Hour, Version: "dev"}
 }
 
-// New assembles the server over st, which must be migrated.
-func New(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (http.Handler, error) {
-	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+// Engine builds the engine over st: the one road to the data, for the HTTP
+// server and for commands such as import alike.
+func Engine(cfg Config, st store.Store) (*engine.Engine, error) {
 	validator, err := fhir.NewValidator()
 	if err != nil {
 		return nil, err
@@ -51,7 +51,16 @@ func New(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (htt
 	if cfg.Clock != nil {
 		opts = append(opts, engine.WithClock(cfg.Clock))
 	}
-	eng := engine.New(st, validator, ecfg, opts...)
+	return engine.New(st, validator, ecfg, opts...), nil
+}
+
+// New assembles the server over st, which must be migrated.
+func New(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (http.Handler, error) {
+	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	eng, err := Engine(cfg, st)
+	if err != nil {
+		return nil, err
+	}
 	authServer, err := auth.NewServer(ctx, auth.Config{Issuer: cfg.BaseURL, TokenTTL: cfg.TokenTTL, Clock: cfg.Clock}, st, log)
 	if err != nil {
 		return nil, fmt.Errorf("authorization server: %w", err)
