@@ -67,7 +67,7 @@ func (s *Server) capabilityStatement(r *http.Request) []byte {
 				}},
 			},
 			"resource":    resources,
-			"interaction": []code{{"history-system"}},
+			"interaction": []code{{"transaction"}, {"batch"}, {"history-system"}},
 		}},
 	}
 	b, _ := json.Marshal(cs)
