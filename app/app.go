@@ -24,6 +24,7 @@ type Config struct {
 	BaseURL      string        // external URL, e.g. http://127.0.0.1:8080; the token issuer
 	MaxBodyBytes int64         // request body cap (413 above)
 	UpdateCreate bool          // PUT may create
+	MaxEntries   int           // largest batch/transaction Bundle (413 above)
 	TokenTTL     time.Duration // access token lifetime
 	Version      string        // reported in the CapabilityStatement
 	Clock        func() time.Time
@@ -31,23 +32,35 @@ type Config struct {
 
 // DefaultConfig returns production defaults for a base URL.
 func DefaultConfig(baseURL string) Config {
-	return Config{BaseURL: baseURL, MaxBodyBytes: 16 << 20, UpdateCreate: true, TokenTTL: time.Hour, Version: "dev"}
+	return Config{BaseURL: baseURL, MaxBodyBytes: 16 << 20, UpdateCreate: true, MaxEntries: 10000, TokenTTL: time.Hour, Version: "dev"}
 }
 
-// New assembles the server over st, which must be migrated.
-func New(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (http.Handler, error) {
-	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+// Engine builds the engine over st: the one road to the data, for the HTTP
+// server and for commands such as import alike.
+func Engine(cfg Config, st store.Store) (*engine.Engine, error) {
 	validator, err := fhir.NewValidator()
 	if err != nil {
 		return nil, err
 	}
 	ecfg := engine.DefaultConfig()
 	ecfg.UpdateCreate = cfg.UpdateCreate
+	if cfg.MaxEntries > 0 {
+		ecfg.MaxBundleEntries = cfg.MaxEntries
+	}
 	var opts []engine.Option
 	if cfg.Clock != nil {
 		opts = append(opts, engine.WithClock(cfg.Clock))
 	}
-	eng := engine.New(st, validator, ecfg, opts...)
+	return engine.New(st, validator, ecfg, opts...), nil
+}
+
+// New assembles the server over st, which must be migrated.
+func New(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (http.Handler, error) {
+	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	eng, err := Engine(cfg, st)
+	if err != nil {
+		return nil, err
+	}
 	authServer, err := auth.NewServer(ctx, auth.Config{Issuer: cfg.BaseURL, TokenTTL: cfg.TokenTTL, Clock: cfg.Clock}, st, log)
 	if err != nil {
 		return nil, fmt.Errorf("authorization server: %w", err)

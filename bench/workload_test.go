@@ -47,6 +47,7 @@ type target struct {
 type rawDB interface {
 	insert(ctx context.Context, id string, body []byte) error
 	read(ctx context.Context, id string) ([]byte, error)
+	bulk(ctx context.Context, rs []syntheaResource) error
 }
 
 func newTarget(tb testing.TB, backend string) *target {
@@ -62,8 +63,13 @@ func newTarget(tb testing.TB, backend string) *target {
 	return t
 }
 
-const rawTable = `CREATE TABLE raw_resources (tenant_id TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL,
-	version BIGINT NOT NULL, last_updated BIGINT NOT NULL, body BYTEA, PRIMARY KEY (tenant_id, type, id))`
+// rawTables mirror the shape of resources and resource_history.
+var rawTables = []string{
+	`CREATE TABLE raw_resources (tenant_id TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL,
+	version BIGINT NOT NULL, last_updated BIGINT NOT NULL, body BYTEA, PRIMARY KEY (tenant_id, type, id))`,
+	`CREATE TABLE raw_history (tenant_id TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL,
+	version BIGINT NOT NULL, last_updated BIGINT NOT NULL, body BYTEA, PRIMARY KEY (tenant_id, type, id, version))`,
+}
 
 type rawPostgres struct{ pool *pgxpool.Pool }
 
@@ -73,8 +79,10 @@ func openRawPostgres(tb testing.TB) rawPostgres {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(pool.Close)
-	if _, err := pool.Exec(context.Background(), rawTable); err != nil {
-		tb.Fatal(err)
+	for _, ddl := range rawTables {
+		if _, err := pool.Exec(context.Background(), ddl); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	return rawPostgres{pool}
 }
@@ -106,8 +114,10 @@ func openRawSQLite(tb testing.TB) rawSQLite {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { w.Close(); r.Close() })
-	if _, err := w.Exec(strings.Replace(rawTable, "BYTEA", "BLOB", 1)); err != nil {
-		tb.Fatal(err)
+	for _, ddl := range rawTables {
+		if _, err := w.Exec(strings.Replace(ddl, "BYTEA", "BLOB", 1)); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	return rawSQLite{w, r}
 }

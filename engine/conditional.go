@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 
 	"github.com/hearth-fhir/hearth/auth/scope"
@@ -126,15 +125,4 @@ func (e *Engine) ConditionalDelete(ctx context.Context, p Principal, typ, query 
 	default:
 		return Result{}, fhir.Errorf(fhir.KindPreconditionFailed, "the criteria match more than one %s", typ)
 	}
-}
-
-// withID sets the id of a body that came without one.
-func withID(body []byte, id string) ([]byte, error) {
-	obj, err := fhir.ParseObject(body)
-	if err != nil {
-		return nil, err
-	}
-	raw, _ := json.Marshal(id)
-	obj.Set("id", raw)
-	return obj.Bytes(), nil
 }

@@ -18,17 +18,8 @@ type CreateOptions struct {
 // Create stores a new resource under a server-assigned id. An id in the body
 // is ignored, as the specification requires.
 func (e *Engine) Create(ctx context.Context, p Principal, typ string, body []byte, opt CreateOptions) (Result, error) {
-	if err := checkType(typ); err != nil {
+	if err := e.checkCreate(p, typ, opt); err != nil {
 		return Result{}, err
-	}
-	if err := allow(p, typ, scope.Create); err != nil {
-		return Result{}, err
-	}
-	if opt.IfNoneExist != "" {
-		// The caller learns about an existing match, so it must be allowed to search.
-		if err := allow(p, typ, scope.Search); err != nil {
-			return Result{}, err
-		}
 	}
 	id := e.newID()
 	d, err := e.prepare(body, typ, id)
@@ -37,24 +28,44 @@ func (e *Engine) Create(ctx context.Context, p Principal, typ string, body []byt
 	}
 	var res Result
 	err = e.store.Tx(ctx, p.Tenant, func(tx store.Tx) error {
-		if opt.IfNoneExist != "" {
-			found, done, err := e.existing(ctx, tx, typ, opt.IfNoneExist)
-			if err != nil || done {
-				res = found
-				return err
-			}
-		}
-		rec, err := d.record(typ, id, 1, e.stamp())
-		if err != nil {
-			return err
-		}
-		if err := tx.Put(ctx, store.Write{Record: rec, Index: d.index}); err != nil {
-			return err
-		}
-		res = resultOf(rec, true)
-		return nil
+		res, err = e.createIn(ctx, tx, typ, id, d, opt)
+		return err
 	})
 	return res, err
+}
+
+// checkCreate validates the type and the scopes a create needs.
+func (e *Engine) checkCreate(p Principal, typ string, opt CreateOptions) error {
+	if err := checkType(typ); err != nil {
+		return err
+	}
+	if err := allow(p, typ, scope.Create); err != nil {
+		return err
+	}
+	if opt.IfNoneExist != "" {
+		// The caller learns about an existing match, so it must be allowed to search.
+		return allow(p, typ, scope.Search)
+	}
+	return nil
+}
+
+// createIn writes a prepared resource inside tx, unless a conditional-create
+// query finds it already there.
+func (e *Engine) createIn(ctx context.Context, tx store.Tx, typ, id string, d draft, opt CreateOptions) (Result, error) {
+	if opt.IfNoneExist != "" {
+		found, done, err := e.existing(ctx, tx, typ, opt.IfNoneExist)
+		if err != nil || done {
+			return found, err
+		}
+	}
+	rec, err := d.record(typ, id, 1, e.stamp())
+	if err != nil {
+		return Result{}, err
+	}
+	if err := tx.Put(ctx, store.Write{Record: rec, Index: d.index}); err != nil {
+		return Result{}, err
+	}
+	return resultOf(rec, true), nil
 }
 
 // existing applies a conditional-create query: done is true when exactly one

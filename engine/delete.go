@@ -17,31 +17,35 @@ func (e *Engine) Delete(ctx context.Context, p Principal, typ, id string, opt Up
 	}
 	var res Result
 	err := e.store.Tx(ctx, p.Tenant, func(tx store.Tx) error {
-		cur, err := tx.Read(ctx, typ, id)
-		if fhir.IsKind(err, fhir.KindNotFound) {
-			res.NoOp = true
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if opt.IfMatch != 0 && cur.Version != opt.IfMatch {
-			return fhir.Errorf(fhir.KindPreconditionFailed,
-				"If-Match version %d is not the current version of %s/%s", opt.IfMatch, typ, id)
-		}
-		if cur.Deleted {
-			res = Result{Record: cur, NoOp: true}
-			return nil
-		}
-		rec := store.Record{Type: typ, ID: id, Version: cur.Version + 1, LastUpdated: e.stamp(), Deleted: true}
-		if err := tx.Put(ctx, store.Write{Record: rec, PrevVersion: cur.Version}); err != nil {
-			if fhir.IsKind(err, fhir.KindConflict) && opt.IfMatch != 0 {
-				return fhir.Errorf(fhir.KindPreconditionFailed, "%s/%s changed since version %d", typ, id, opt.IfMatch)
-			}
-			return err
-		}
-		res = resultOf(rec, false)
-		return nil
+		var err error
+		res, err = e.deleteIn(ctx, tx, typ, id, opt.IfMatch)
+		return err
 	})
 	return res, err
+}
+
+// deleteIn writes a delete marker inside tx.
+func (e *Engine) deleteIn(ctx context.Context, tx store.Tx, typ, id string, ifMatch int64) (Result, error) {
+	cur, err := tx.Read(ctx, typ, id)
+	if fhir.IsKind(err, fhir.KindNotFound) {
+		return Result{NoOp: true}, nil
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	if ifMatch != 0 && cur.Version != ifMatch {
+		return Result{}, fhir.Errorf(fhir.KindPreconditionFailed,
+			"If-Match version %d is not the current version of %s/%s", ifMatch, typ, id)
+	}
+	if cur.Deleted {
+		return Result{Record: cur, NoOp: true}, nil
+	}
+	rec := store.Record{Type: typ, ID: id, Version: cur.Version + 1, LastUpdated: e.stamp(), Deleted: true}
+	if err := tx.Put(ctx, store.Write{Record: rec, PrevVersion: cur.Version}); err != nil {
+		if fhir.IsKind(err, fhir.KindConflict) && ifMatch != 0 {
+			return Result{}, lostRace(typ, id, ifMatch)
+		}
+		return Result{}, err
+	}
+	return resultOf(rec, false), nil
 }

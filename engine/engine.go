@@ -57,11 +57,13 @@ type Config struct {
 	// BaseURL is the FHIR base URL (http://host/fhir): absolute references
 	// under it are indexed and searched as local ones. Optional.
 	BaseURL string
+	// MaxBundleEntries bounds batch and transaction Bundles (413 above).
+	MaxBundleEntries int
 }
 
 // DefaultConfig is what a production server uses unless told otherwise.
 func DefaultConfig() Config {
-	return Config{UpdateCreate: true, DefaultHistoryCount: 50, MaxHistoryCount: 1000,
+	return Config{UpdateCreate: true, DefaultHistoryCount: 50, MaxHistoryCount: 1000, MaxBundleEntries: 10000,
 		DefaultSearchCount: 20, MaxSearchCount: 1000}
 }
 

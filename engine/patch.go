@@ -19,17 +19,27 @@ const maxPatchOps = 1000
 // that cannot be applied, or whose result is not a valid resource, is
 // KindUnprocessable.
 func (e *Engine) Patch(ctx context.Context, p Principal, typ, id string, patch []byte, opt UpdateOptions) (Result, error) {
-	if err := target(p, typ, id, scope.Update); err != nil {
+	next, err := e.preparePatch(p, typ, id, patch)
+	if err != nil {
 		return Result{}, err
+	}
+	return e.writeVersion(ctx, p, typ, id, opt.IfMatch, next)
+}
+
+// preparePatch checks a patch request and decodes the patch document,
+// returning how to build the next version from the current one.
+func (e *Engine) preparePatch(p Principal, typ, id string, patch []byte) (nextFunc, error) {
+	if err := target(p, typ, id, scope.Update); err != nil {
+		return nil, err
 	}
 	ops, err := jsonpatch.DecodePatch(patch)
 	if err != nil {
-		return Result{}, fhir.Errorf(fhir.KindInvalid, "body is not a JSON Patch document")
+		return nil, fhir.Errorf(fhir.KindInvalid, "body is not a JSON Patch document")
 	}
 	if len(ops) > maxPatchOps {
-		return Result{}, fhir.Errorf(fhir.KindTooLarge, "a patch may hold at most %d operations", maxPatchOps)
+		return nil, fhir.Errorf(fhir.KindTooLarge, "a patch may hold at most %d operations", maxPatchOps)
 	}
-	return e.writeVersion(ctx, p, typ, id, opt.IfMatch, func(cur store.Record, found bool) (draft, error) {
+	return func(cur store.Record, found bool) (draft, error) {
 		if !found {
 			return draft{}, fhir.Errorf(fhir.KindNotFound, "%s/%s does not exist", typ, id)
 		}
@@ -50,7 +60,7 @@ func (e *Engine) Patch(ctx context.Context, p Principal, typ, id string, patch [
 			return draft{}, &unprocessable
 		}
 		return d, err
-	})
+	}, nil
 }
 
 // patchReason names why a patch failed without echoing document content.

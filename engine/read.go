@@ -5,41 +5,67 @@ import (
 
 	"github.com/hearth-fhir/hearth/auth/scope"
 	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/store"
 )
+
+// reader is what reads go through: the store itself, or a transaction.
+type reader interface {
+	Read(ctx context.Context, typ, id string) (store.Record, error)
+	ReadVersion(ctx context.Context, typ, id string, version int64) (store.Record, error)
+}
+
+// tenantReader scopes the store's reads to one tenant.
+type tenantReader struct {
+	st     store.Resources
+	tenant string
+}
+
+func (r tenantReader) Read(ctx context.Context, typ, id string) (store.Record, error) {
+	return r.st.Read(ctx, r.tenant, typ, id)
+}
+
+func (r tenantReader) ReadVersion(ctx context.Context, typ, id string, v int64) (store.Record, error) {
+	return r.st.ReadVersion(ctx, r.tenant, typ, id, v)
+}
 
 // Read returns the current version of a resource: KindGone when it was
 // deleted, KindNotFound when it never existed.
 func (e *Engine) Read(ctx context.Context, p Principal, typ, id string) (Result, error) {
-	if err := target(p, typ, id, scope.Read); err != nil {
-		return Result{}, err
-	}
-	rec, err := e.store.Read(ctx, p.Tenant, typ, id)
-	if err != nil {
-		return Result{}, err
-	}
-	if rec.Deleted {
-		return Result{Record: rec}, &fhir.Error{Kind: fhir.KindGone, Op: "engine.Read",
-			Message: typ + "/" + id + " was deleted"}
-	}
-	return resultOf(rec, false), nil
+	return e.readIn(ctx, tenantReader{e.store, p.Tenant}, p, typ, id, 0)
 }
 
 // VRead returns one version of a resource. A version that is a delete marker
 // is KindGone.
 func (e *Engine) VRead(ctx context.Context, p Principal, typ, id string, version int64) (Result, error) {
-	if err := target(p, typ, id, scope.Read); err != nil {
-		return Result{}, err
-	}
 	if version < 1 {
 		return Result{}, fhir.Errorf(fhir.KindNotFound, "no version %d of %s/%s", version, typ, id)
 	}
-	rec, err := e.store.ReadVersion(ctx, p.Tenant, typ, id, version)
+	return e.readIn(ctx, tenantReader{e.store, p.Tenant}, p, typ, id, version)
+}
+
+// readIn reads the current version (version 0) or one version through r.
+func (e *Engine) readIn(ctx context.Context, r reader, p Principal, typ, id string, version int64) (Result, error) {
+	if err := target(p, typ, id, scope.Read); err != nil {
+		return Result{}, err
+	}
+	var (
+		rec store.Record
+		err error
+	)
+	if version == 0 {
+		rec, err = r.Read(ctx, typ, id)
+	} else {
+		rec, err = r.ReadVersion(ctx, typ, id, version)
+	}
 	if err != nil {
 		return Result{}, err
 	}
 	if rec.Deleted {
-		return Result{Record: rec}, &fhir.Error{Kind: fhir.KindGone, Op: "engine.VRead",
-			Message: "version " + itoa(version) + " of " + typ + "/" + id + " is a deletion"}
+		msg := typ + "/" + id + " was deleted"
+		if version != 0 {
+			msg = "version " + itoa(version) + " of " + typ + "/" + id + " is a deletion"
+		}
+		return Result{Record: rec}, &fhir.Error{Kind: fhir.KindGone, Op: "engine.Read", Message: msg}
 	}
 	return resultOf(rec, false), nil
 }

@@ -18,24 +18,34 @@ type UpdateOptions struct {
 // the resource does not exist it is created with that id if the engine
 // allows update-as-create and the caller may create.
 func (e *Engine) Update(ctx context.Context, p Principal, typ, id string, body []byte, opt UpdateOptions) (Result, error) {
-	if err := target(p, typ, id, scope.Update); err != nil {
+	next, err := e.prepareUpdate(p, typ, id, body)
+	if err != nil {
 		return Result{}, err
+	}
+	return e.writeVersion(ctx, p, typ, id, opt.IfMatch, next)
+}
+
+// prepareUpdate checks an update and validates its body, returning how to
+// build the next version from the current one.
+func (e *Engine) prepareUpdate(p Principal, typ, id string, body []byte) (nextFunc, error) {
+	if err := target(p, typ, id, scope.Update); err != nil {
+		return nil, err
 	}
 	bid, present, err := bodyID(body)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	if !present {
-		return Result{}, fhir.Errorf(fhir.KindInvalid, "the resource must carry its id for an update").At("id")
+		return nil, fhir.Errorf(fhir.KindInvalid, "the resource must carry its id for an update").At("id")
 	}
 	if bid != id {
-		return Result{}, fhir.Errorf(fhir.KindInvalid, "id %q in the body does not match %q in the URL", bid, id).At("id")
+		return nil, fhir.Errorf(fhir.KindInvalid, "id %q in the body does not match %q in the URL", bid, id).At("id")
 	}
 	d, err := e.prepare(body, typ, id)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
-	return e.writeVersion(ctx, p, typ, id, opt.IfMatch, func(cur store.Record, found bool) (draft, error) {
+	return func(cur store.Record, found bool) (draft, error) {
 		if !found {
 			if !e.cfg.UpdateCreate {
 				return draft{}, fhir.Errorf(fhir.KindMethodNotAllowed,
@@ -46,5 +56,5 @@ func (e *Engine) Update(ctx context.Context, p Principal, typ, id string, body [
 			}
 		}
 		return d, nil
-	})
+	}, nil
 }

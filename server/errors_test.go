@@ -79,6 +79,14 @@ func TestAuthenticationIsClosed(t *testing.T) {
 		if meta["resourceType"] != "CapabilityStatement" || meta["fhirVersion"] != "4.0.1" {
 			t.Fatalf("metadata %v", meta["resourceType"])
 		}
+		rest := meta["rest"].([]any)[0].(map[string]any)
+		var system []string
+		for _, i := range rest["interaction"].([]any) {
+			system = append(system, i.(map[string]any)["code"].(string))
+		}
+		if strings.Join(system, ",") != "transaction,batch,history-system,search-system" || len(rest["resource"].([]any)) != 146 {
+			t.Fatalf("system interactions %v, %d resource types", system, len(rest["resource"].([]any)))
+		}
 		for _, path := range []string{"/Patient/1", "/Patient/_history", "/_history"} {
 			r := anon.do("GET", path, "").expect(t, http.StatusUnauthorized)
 			if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {

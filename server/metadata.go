@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
-
 )
 
 // capabilityStatement describes what this server really does. It grows as
@@ -42,7 +41,7 @@ func (s *Server) capabilityStatement(r *http.Request) []byte {
 				}},
 			},
 			"resource":    s.capabilityResources(),
-			"interaction": []code{{"history-system"}, {"search-system"}},
+			"interaction": []code{{"transaction"}, {"batch"}, {"history-system"}, {"search-system"}},
 			"searchParam": searchParams(systemParams(s.engine.SearchParameters("Patient"))),
 		}},
 	}

@@ -26,22 +26,10 @@ func (s *Server) base(r *http.Request) string {
 }
 
 // etag renders a version as a weak ETag.
-func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
+func etag(version int64) string { return fhir.VersionETag(version) }
 
-// parseETag reads If-Match's W/"n" (or "n", or n); empty means none.
-func parseETag(h string) (int64, error) {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0, nil
-	}
-	h = strings.TrimPrefix(h, "W/")
-	h = strings.Trim(h, `"`)
-	v, err := strconv.ParseInt(h, 10, 64)
-	if err != nil || v < 1 {
-		return 0, fhir.Errorf(fhir.KindInvalid, "If-Match must be a version ETag such as W/\"1\"")
-	}
-	return v, nil
-}
+// parseETag reads If-Match; empty means none.
+func parseETag(h string) (int64, error) { return fhir.ParseVersionETag(h) }
 
 // versionHeaders sets ETag and Last-Modified for a record.
 func versionHeaders(w http.ResponseWriter, rec store.Record) {

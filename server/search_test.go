@@ -10,8 +10,8 @@ import (
 	"github.com/hearth-fhir/hearth/hearthtest"
 )
 
-// bundle is the part of a searchset the tests look at.
-type bundle struct {
+// searchset is the part of a searchset the tests look at.
+type searchset struct {
 	Type  string `json:"type"`
 	Total *int   `json:"total"`
 	Link  []struct {
@@ -24,13 +24,13 @@ type bundle struct {
 	} `json:"entry"`
 }
 
-func (c client) search(t *testing.T, method, path, body string, headers ...string) bundle {
+func (c client) search(t *testing.T, method, path, body string, headers ...string) searchset {
 	t.Helper()
 	if body != "" {
 		headers = append(headers, "Content-Type", "application/x-www-form-urlencoded")
 	}
 	r := c.do(method, path, body, headers...).expect(t, http.StatusOK)
-	var b bundle
+	var b searchset
 	if err := json.Unmarshal(r.body, &b); err != nil || b.Type != "searchset" {
 		t.Fatalf("not a searchset (%v): %s", err, r.body)
 	}
@@ -38,7 +38,7 @@ func (c client) search(t *testing.T, method, path, body string, headers ...strin
 }
 
 // ids lists "Type/id" of the entries of one search mode.
-func (b bundle) ids(mode string) []string {
+func (b searchset) ids(mode string) []string {
 	var out []string
 	for _, e := range b.Entry {
 		if e.Search.Mode == mode {
@@ -50,7 +50,7 @@ func (b bundle) ids(mode string) []string {
 	return out
 }
 
-func (b bundle) link(rel string) string {
+func (b searchset) link(rel string) string {
 	for _, l := range b.Link {
 		if l.Relation == rel {
 			return l.URL

@@ -77,6 +77,7 @@ func (s *Server) fhirRoutes(r chi.Router) {
 	r.Group(func(r chi.Router) {
 		r.Use(s.authenticate, s.limitBody)
 		r.Get("/", s.search)
+		r.Post("/", s.bundle)
 		r.Post("/_search", s.search)
 		r.Get("/_history", s.history)
 		r.Post("/{type}", s.create)

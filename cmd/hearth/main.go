@@ -3,6 +3,7 @@
 //	hearth serve    run the server
 //	hearth migrate  apply database migrations
 //	hearth client   manage OAuth clients (client create)
+//	hearth import   load Bundles and NDJSON files
 package main
 
 import (
@@ -38,6 +39,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, args[1:], stdout)
 	case "client":
 		return client(ctx, args[1:], stdout)
+	case "import":
+		return runImport(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -53,6 +56,7 @@ commands:
   serve    run the FHIR server (SQLite in --data-dir by default, PostgreSQL with --database-url)
   migrate  apply database migrations and exit
   client   client create --name NAME --scope SCOPES: register a confidential OAuth client
+  import   import FILE…: load transaction/batch Bundles (.json) and NDJSON (.ndjson)
 
 Run "hearth <command> -h" for the flags of a command.
 `)

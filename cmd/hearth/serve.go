@@ -22,6 +22,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	baseURL := fs.String("base-url", "", "external URL of the server (default http://ADDR); the token issuer")
 	maxBody := fs.Int64("max-body-bytes", 16<<20, "largest request body accepted (413 above)")
+	maxEntries := fs.Int("max-bundle-entries", 10000, "largest batch or transaction Bundle accepted (413 above)")
 	updateCreate := fs.Bool("update-create", true, "let PUT create a resource with a client-chosen id")
 	tokenTTL := fs.Duration("token-ttl", time.Hour, "lifetime of issued access tokens")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -53,6 +54,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 	cfg := app.DefaultConfig(*baseURL)
 	cfg.MaxBodyBytes, cfg.UpdateCreate, cfg.TokenTTL, cfg.Version = *maxBody, *updateCreate, *tokenTTL, version
+	cfg.MaxEntries = *maxEntries
 	handler, err := app.New(ctx, cfg, st, log)
 	if err != nil {
 		return err

@@ -56,25 +56,64 @@ func (t *tx) ReadVersion(ctx context.Context, typ, id string, version int64) (st
 // statement (see put.go).
 func (t *tx) Put(ctx context.Context, w store.Write) error {
 	const op = "postgres.Tx.Put"
-	if err := sqlbase.CheckWrite(op, w); err != nil {
+	query, args, err := t.putStatement(op, w)
+	if err != nil {
 		return err
-	}
-	r := w.Record
-	args := []any{t.tenant, r.Type, r.ID, r.Version, sqlbase.Micros(r.LastUpdated), r.Deleted, sqlbase.StoredBody(r)}
-	args = append(args, indexArgs(sqlbase.IndexRows(w))...)
-	query := createSQL
-	if w.PrevVersion != 0 {
-		query = updateSQL
-		args = append(args, w.PrevVersion)
 	}
 	var n int64
 	if err := t.tx.QueryRow(ctx, query, args...).Scan(&n); err != nil {
-		return wrap(op, err, r.Type+"/"+r.ID+" version already exists")
+		return wrap(op, err, w.Record.Type+"/"+w.Record.ID+" version already exists")
 	}
 	if n == 0 {
 		return sqlbase.Conflict(op, sqlbase.PutConflict(w), nil)
 	}
 	return nil
+}
+
+// PutAll writes many versions in one round trip: the Put statements go to
+// the server as one pipelined batch. A transaction Bundle's writes use it.
+// The first write that loses its race fails the call (and so the
+// transaction).
+func (t *tx) PutAll(ctx context.Context, ws []store.Write) error {
+	const op = "postgres.Tx.PutAll"
+	batch := &pgx.Batch{}
+	for _, w := range ws {
+		query, args, err := t.putStatement(op, w)
+		if err != nil {
+			return err
+		}
+		batch.Queue(query, args...)
+	}
+	results := t.tx.SendBatch(ctx, batch)
+	for _, w := range ws {
+		var n int64
+		if err := results.QueryRow().Scan(&n); err != nil {
+			results.Close()
+			return wrap(op, err, w.Record.Type+"/"+w.Record.ID+" version already exists")
+		}
+		if n == 0 {
+			results.Close()
+			return sqlbase.Conflict(op, sqlbase.PutConflict(w), nil)
+		}
+	}
+	if err := results.Close(); err != nil {
+		return wrap(op, err, "")
+	}
+	return nil
+}
+
+// putStatement returns the statement and arguments that write w.
+func (t *tx) putStatement(op string, w store.Write) (string, []any, error) {
+	if err := sqlbase.CheckWrite(op, w); err != nil {
+		return "", nil, err
+	}
+	r := w.Record
+	args := []any{t.tenant, r.Type, r.ID, r.Version, sqlbase.Micros(r.LastUpdated), r.Deleted, sqlbase.StoredBody(r)}
+	args = append(args, indexArgs(sqlbase.IndexRows(w))...)
+	if w.PrevVersion == 0 {
+		return createSQL, args, nil
+	}
+	return updateSQL, append(args, w.PrevVersion), nil
 }
 
 // FindTokens returns the sorted ids of resources with a matching token row.
