@@ -76,6 +76,11 @@ func (e *Engine) Search(ctx context.Context, p Principal, req SearchRequest) (Se
 		// pays it (and a count-only search, which is nothing else).
 		sq.Total = sq.Cursor == nil || sq.Count == 0
 	}
+	if e.cfg.SearchTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.cfg.SearchTimeout)
+		defer cancel()
+	}
 	page, err := e.store.Search(ctx, p.Tenant, sq)
 	if err != nil {
 		return SearchResult{}, err
