@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hearth-fhir/hearth/fhir"
@@ -291,5 +292,40 @@ func testSearchInTx(t *testing.T, s store.Store, reg *search.Registry) {
 	mustPutTx(3, "", true)
 	if got := find("second"); len(got) != 0 {
 		t.Fatalf("deleted resource found: %v", got)
+	}
+}
+
+// testSearchLastUpdated checks _lastUpdated, which is a column of the
+// resource row rather than an index row, as a criterion and a sort key.
+func testSearchLastUpdated(t *testing.T, s store.Store, reg *search.Registry) {
+	t.Parallel()
+	sr := searcher{s: s, reg: reg, tenant: newTenant(t)}
+	for i, id := range []string{"c", "a", "b"} {
+		body := `{"resourceType":"Patient","id":"` + id + `"}`
+		mustPut(t, s, sr.tenant, store.Write{Record: rec("Patient", id, 1, at(i*60), body)})
+	}
+	// at(0) is 2024-03-05T07:11:13.123456Z; the others a minute apart.
+	for _, c := range []struct {
+		query string
+		want  []string
+	}{
+		{"_lastUpdated=2024-03-05", []string{"a", "b", "c"}},
+		{"_lastUpdated=gt2024-03-05T07:12:13Z", []string{"b"}},
+		{"_lastUpdated=gt2024-03-05T07:12:00Z", []string{"a", "b"}},
+		{"_lastUpdated=2024-03-05T07:12", []string{"a"}},
+		{"_lastUpdated=le2024-03-05T07:12:13.123456Z", []string{"a", "c"}},
+		{"_lastUpdated=lt2024-03-05T07:11:13.123456Z", nil},
+		{"_sort=-_lastUpdated", []string{"b", "a", "c"}},
+		{"_sort=_lastUpdated&_lastUpdated=ge2024-03-05T07:12:13Z", []string{"a", "b"}},
+	} {
+		t.Run(c.query, func(t *testing.T) {
+			got := ids(sr.run(t, sr.query(t, "Patient", c.query)).Records, false)
+			if !strings.Contains(c.query, "_sort") {
+				slices.Sort(got)
+			}
+			if !slices.Equal(got, c.want) {
+				t.Fatalf("got %v, want %v", got, c.want)
+			}
+		})
 	}
 }
