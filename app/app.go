@@ -25,6 +25,7 @@ type Config struct {
 	MaxBodyBytes int64         // request body cap (413 above)
 	UpdateCreate bool          // PUT may create
 	MaxEntries   int           // largest batch/transaction Bundle (413 above)
+	MaxSearch    int           // largest search page (_count is capped to it)
 	TokenTTL     time.Duration // access token lifetime
 	Version      string        // reported in the CapabilityStatement
 	Clock        func() time.Time
@@ -46,6 +47,13 @@ func Engine(cfg Config, st store.Store) (*engine.Engine, error) {
 	ecfg.UpdateCreate = cfg.UpdateCreate
 	if cfg.MaxEntries > 0 {
 		ecfg.MaxBundleEntries = cfg.MaxEntries
+	}
+	if cfg.MaxSearch > 0 {
+		ecfg.MaxSearchCount = cfg.MaxSearch
+	}
+	if cfg.BaseURL != "" {
+		// Absolute references to this server index and search as local ones.
+		ecfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/") + "/fhir"
 	}
 	var opts []engine.Option
 	if cfg.Clock != nil {
