@@ -80,6 +80,9 @@ func testSearchConstraints(t *testing.T, s store.Store, reg *search.Registry) {
 		{"has", "Organization", "_has:Patient:organization:family=notsowell", []store.Constraint{noPatients}, nil},
 		{"has narrowed", "Organization", "_has:Patient:organization:gender=male&_id=1", []store.Constraint{female}, nil},
 		{"denied type", "Patient", "family=notsowell", []store.Constraint{noPatients}, nil},
+		// A constraint that reaches its own type is not applied to itself again.
+		{"self-referencing constraint", "Patient", "family=notsowell",
+			[]store.Constraint{{Type: "Patient", Where: sr.query(t, "Patient", "link:Patient.gender=female").Where}}, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			q := sr.query(t, c.typ, c.query)
