@@ -36,7 +36,7 @@ type typeInfo struct {
 	name   string // "HumanName", "code", "Boolean"; backbone elements by path, e.g. "Patient.contact"
 	kind   typeKind
 	base   *typeInfo
-	sys    *typeInfo // for FHIR primitives, the System type of their value
+	sys    *typeInfo           // for FHIR primitives, the System type of their value
 	elems  []*element          // its own elements, in definition order
 	byName map[string]*element // its own and its bases' elements
 }
