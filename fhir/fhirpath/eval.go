@@ -97,14 +97,18 @@ func (emptyNode) eval(_ *evalCtx, _ []item, out []item) ([]item, error) { return
 // item. At the head of a path a type name selects the item itself, so that
 // `Patient.name` works on a Patient.
 type memberNode struct {
-	name string
-	head bool
+	name     string
+	head     bool
+	onlyType bool // head names a FHIR type and no element
 }
 
 func (n *memberNode) eval(c *evalCtx, focus []item, out []item) ([]item, error) {
 	for _, it := range focus {
 		if n.head && isTypeName(it, n.name) {
 			out = append(out, it)
+			continue
+		}
+		if n.onlyType {
 			continue
 		}
 		var known bool

@@ -36,9 +36,9 @@ type typeInfo struct {
 	name   string // "HumanName", "code", "Boolean"; backbone elements by path, e.g. "Patient.contact"
 	kind   typeKind
 	base   *typeInfo
-	sys    *typeInfo // for FHIR primitives, the System type of their value
-	elems  []*element
-	byName map[string]*element
+	sys    *typeInfo           // for FHIR primitives, the System type of their value
+	elems  []*element          // its own elements, in definition order
+	byName map[string]*element // its own and its bases' elements
 }
 
 // element is one element of a complex type, resource or backbone element.
@@ -153,6 +153,17 @@ func parseModel(text string) *model {
 			p.t.byName[el.name] = el
 		}
 	}
+	// byName also holds the bases' elements, so that finding one is a
+	// single lookup; elems keeps only the type's own, in order.
+	for _, p := range all {
+		for b := p.t.base; b != nil; b = b.base {
+			for _, el := range b.elems {
+				if _, own := p.t.byName[el.name]; !own {
+					p.t.byName[el.name] = el
+				}
+			}
+		}
+	}
 	for _, p := range all {
 		for t := p.t; t != nil; t = t.base {
 			if s := primitiveSystem[t.name]; s != nil && p.t.kind == kindPrimitive {
@@ -173,14 +184,7 @@ func (m *model) resource(name string) *typeInfo {
 }
 
 // element finds the element called name on t or one of its bases.
-func (t *typeInfo) element(name string) *element {
-	for ; t != nil; t = t.base {
-		if el := t.byName[name]; el != nil {
-			return el
-		}
-	}
-	return nil
-}
+func (t *typeInfo) element(name string) *element { return t.byName[name] }
 
 // is reports whether t is u or derives from it.
 func (t *typeInfo) is(u *typeInfo) bool {

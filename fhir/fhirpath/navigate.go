@@ -104,12 +104,13 @@ func (m *model) member(it item, name string, out []item) (_ []item, known bool) 
 			}
 			return out, true
 		}
-		if (!m.elementNames[name] && m.types[name] == nil) || t.choiceKey(name) {
-			return out, false
+		if m.types[name] != nil {
+			// A type name heading one branch of a shared expression
+			// (`AllergyIntolerance.patient | CarePlan.subject …`).
+			return out, true
 		}
-		// Another type's element (or a type name heading one branch of a
-		// shared expression): this type has none.
-		return out, true
+		// Another type's element is fine: this type has none.
+		return out, m.elementNames[name] && !t.choiceKey(name)
 	}
 	if v, found := obj[name]; found {
 		return m.appendValues(out, v, obj["_"+name], nil), true

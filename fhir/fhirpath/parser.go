@@ -282,7 +282,10 @@ func (p *parser) invocation(head bool) (node, error) {
 		return nil, err
 	}
 	if !p.isPunct("(") {
-		return &memberNode{name: t.text, head: head}, nil
+		// Element names start in lower case: a head naming a type only
+		// ever selects the focus, and needs no element lookup.
+		onlyType := head && p.model.types[t.text] != nil && !p.model.elementNames[t.text]
+		return &memberNode{name: t.text, head: head, onlyType: onlyType}, nil
 	}
 	if err := p.advance(); err != nil {
 		return nil, err
