@@ -176,7 +176,7 @@ func (e *Engine) resolveIdentities(ctx context.Context, tx store.Tx, plans []*en
 		t := pl.target
 		switch {
 		case pl.Method == http.MethodPost && pl.IfNoneExist != "":
-			found, done, err := existing(ctx, tx, t.Type, pl.IfNoneExist)
+			found, done, err := e.existing(ctx, tx, t.Type, pl.IfNoneExist)
 			if err != nil {
 				return nil, i, err
 			}
@@ -184,7 +184,7 @@ func (e *Engine) resolveIdentities(ctx context.Context, tx store.Tx, plans []*en
 				pl.id, pl.matched = found.Record.ID, &found
 			}
 		case t.Query != "" && pl.Method != http.MethodGet && pl.Method != http.MethodHead:
-			ids, err := match(ctx, tx, t.Type, t.Query)
+			ids, err := e.match(ctx, tx, t.Type, t.Query)
 			if err != nil {
 				return nil, i, err
 			}
@@ -306,7 +306,7 @@ func (e *Engine) rewrite(ctx context.Context, tx store.Tx, body []byte, refs map
 		if !ok {
 			return "", false, nil
 		}
-		ids, err := match(ctx, tx, typ, query)
+		ids, err := e.match(ctx, tx, typ, query)
 		if err != nil {
 			return "", false, err
 		}

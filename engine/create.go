@@ -53,7 +53,7 @@ func (e *Engine) checkCreate(p Principal, typ string, opt CreateOptions) error {
 // query finds it already there.
 func (e *Engine) createIn(ctx context.Context, tx store.Tx, typ, id string, d draft, opt CreateOptions) (Result, error) {
 	if opt.IfNoneExist != "" {
-		found, done, err := existing(ctx, tx, typ, opt.IfNoneExist)
+		found, done, err := e.existing(ctx, tx, typ, opt.IfNoneExist)
 		if err != nil || done {
 			return found, err
 		}
@@ -62,7 +62,7 @@ func (e *Engine) createIn(ctx context.Context, tx store.Tx, typ, id string, d dr
 	if err != nil {
 		return Result{}, err
 	}
-	if err := tx.Put(ctx, store.Write{Record: rec, Tokens: d.tokens}); err != nil {
+	if err := tx.Put(ctx, store.Write{Record: rec, Index: d.index}); err != nil {
 		return Result{}, err
 	}
 	return resultOf(rec, true), nil
@@ -70,8 +70,8 @@ func (e *Engine) createIn(ctx context.Context, tx store.Tx, typ, id string, d dr
 
 // existing applies a conditional-create query: done is true when exactly one
 // resource matched (returned in the result, nothing to create).
-func existing(ctx context.Context, tx store.Tx, typ, query string) (Result, bool, error) {
-	ids, err := match(ctx, tx, typ, query)
+func (e *Engine) existing(ctx context.Context, tx store.Tx, typ, query string) (Result, bool, error) {
+	ids, err := e.match(ctx, tx, typ, query)
 	if err != nil {
 		return Result{}, false, err
 	}

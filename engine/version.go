@@ -81,7 +81,7 @@ func (e *Engine) nextVersion(typ, id string, ifMatch int64, cur store.Record, re
 	if err != nil {
 		return store.Write{}, false, err
 	}
-	return store.Write{Record: rec, PrevVersion: cur.Version, Tokens: d.tokens}, !found || cur.Deleted, nil
+	return store.Write{Record: rec, PrevVersion: cur.Version, Index: d.index}, !found || cur.Deleted, nil
 }
 
 func lostRace(typ, id string, ifMatch int64) error {
