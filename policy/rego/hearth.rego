@@ -49,6 +49,13 @@ p := input.principal
 
 action := action_of[input.interaction.type]
 
+# The types whose grants a decision needs: every type for a search (which
+# may include other types), else the one acted on. Rules that grant many
+# types draw from it so that a read does not build grants it cannot use.
+considered_types := object.keys(patient_compartment) if {
+	action == "search"
+} else := {input.interaction.resource_type}
+
 # --- who the caller is -------------------------------------------------------
 
 is_client if p.kind in {"client", "bot"}
@@ -167,7 +174,8 @@ grants contains {"type": "Communication", "actions": {"create"}, "where": [[send
 grants contains {"type": t, "actions": read_actions, "where": [compartment_clause(t, my_patient)], "reason": "patients read their own compartment"} if {
 	has_role("patient")
 	my_patient
-	some t, _ in patient_compartment
+	some t in considered_types
+	patient_compartment[t]
 	t != "AuditEvent"
 }
 
