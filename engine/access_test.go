@@ -245,12 +245,18 @@ func TestRolesOverTheDataSet(t *testing.T) {
 		t.Errorf("create AuditEvent: %v", err)
 	}
 	for _, f := range []func() error{
-		func() error { _, err := w.eng.Delete(ctx, client, "AuditEvent", "x", engine.UpdateOptions{}); return err },
+		func() error {
+			_, err := w.eng.Delete(ctx, client, "AuditEvent", "x", engine.UpdateOptions{})
+			return err
+		},
 		func() error {
 			_, err := w.eng.Update(ctx, client, "AuditEvent", "x", []byte(`{"resourceType":"AuditEvent","id":"x"}`), engine.UpdateOptions{})
 			return err
 		},
-		func() error { _, err := w.eng.Patch(ctx, client, "AuditEvent", "x", []byte(`[]`), engine.UpdateOptions{}); return err },
+		func() error {
+			_, err := w.eng.Patch(ctx, client, "AuditEvent", "x", []byte(`[]`), engine.UpdateOptions{})
+			return err
+		},
 	} {
 		if err := f(); !fhir.IsKind(err, fhir.KindMethodNotAllowed) {
 			t.Errorf("change AuditEvent: %v", err)
@@ -287,4 +293,3 @@ func TestHideForbidden(t *testing.T) {
 		t.Errorf("hidden read = %v, want not-found", err)
 	}
 }
-
