@@ -32,7 +32,11 @@ func (e *Engine) writeVersion(ctx context.Context, p Principal, interaction, typ
 			if err := tx.Put(ctx, w); err != nil {
 				return err
 			}
-			return e.auditIn(ctx, tx, withPatients(e.event(p, interaction, nil, Ref{w.Record.Type, w.Record.ID, w.Record.Version}), w.Record))
+			it := interaction
+			if created {
+				it = "create" // update-as-create
+			}
+			return e.auditIn(ctx, tx, withPatients(e.event(p, it, nil, Ref{w.Record.Type, w.Record.ID, w.Record.Version}), w.Record))
 		})
 		if fhir.IsKind(err, fhir.KindConflict) {
 			if ifMatch != 0 {
