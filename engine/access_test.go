@@ -82,7 +82,7 @@ var dataset = map[string]string{
 	"QuestionnaireResponse/r1": `{"resourceType":"QuestionnaireResponse","id":"r1","status":"completed","questionnaire":"Questionnaire/q1","author":{"reference":"Practitioner/p1"}}`,
 }
 
-func (w world) load(t *testing.T) {
+func (w world) load(t testing.TB) {
 	t.Helper()
 	for ref, body := range dataset {
 		typ, id, _ := strings.Cut(ref, "/")
