@@ -77,9 +77,15 @@ func TestScriptedSequenceIsAudited(t *testing.T) {
 			_, err := w.eng.Patch(ctx, client, "Communication", "m1", []byte(`[{"op":"replace","path":"/status","value":"stopped"}]`), engine.UpdateOptions{})
 			return err
 		}, "patch U 0 [4:Communication/m1/_history/2 1:Patient/pat1]"},
-		{func() error { _, err := w.eng.Delete(ctx, client, "Communication", "m2", engine.UpdateOptions{}); return err },
+		{func() error {
+			_, err := w.eng.Delete(ctx, client, "Communication", "m2", engine.UpdateOptions{})
+			return err
+		},
 			"delete D 0 [4:Communication/m2/_history/2]"},
-		{func() error { _, err := w.eng.History(ctx, client, engine.HistoryRequest{Type: "Communication"}); return err },
+		{func() error {
+			_, err := w.eng.History(ctx, client, engine.HistoryRequest{Type: "Communication"})
+			return err
+		},
 			"history-type E 0 []"},
 		{func() error {
 			_, err := w.eng.Create(ctx, client, "Communication", []byte(`{"resourceType":"Communication","status":"bogus"}`), engine.CreateOptions{})
