@@ -94,7 +94,7 @@ func (rep Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "%s  %s, %d CPUs, %s  commit %s  %s per level\n\n",
 		rep.Date.Format("2006-01-02 15:04 MST"), rep.Machine.CPU, rep.Machine.CPUs, rep.Machine.Go,
 		orDash(rep.Commit), rep.Duration)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "target\tworkload\tconc\tops\trate\tp50 ms\tp95 ms\tp99 ms\terrors\tpeak RSS\tvs raw\t")
 	for _, r := range rep.Results {
 		switch {
