@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -62,6 +63,11 @@ func bench(ctx context.Context, c config, stdout, stderr io.Writer) (err error) 
 	if c.mode != "raw" {
 		rep.Notes = append(rep.Notes, "HTTP writes send Prefer: return=minimal; Communications outside the W3/W4 set have status "+
 			loadgen.BackgroundStatus+" so W3's match counts stay exact")
+	}
+	if c.jsonFile != "" {
+		if err := writeJSONFile(c.jsonFile, rep); err != nil {
+			return err
+		}
 	}
 	if c.json {
 		err = rep.WriteJSON(stdout)
@@ -168,4 +174,17 @@ func openRaw(ctx context.Context, c config, progress io.Writer) (*raw.Runner, er
 		return raw.OpenPostgres(ctx, c.databaseURL, opt)
 	}
 	return raw.OpenSQLite(ctx, c.sqlitePath, opt)
+}
+
+// writeJSONFile saves the report beside the table printed on stdout.
+func writeJSONFile(path string, rep loadgen.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteJSON(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -37,6 +37,7 @@ type config struct {
 	randSeed        uint64
 	allowRemote     bool
 	json            bool
+	jsonFile        string
 	commit          string
 }
 
@@ -70,6 +71,7 @@ func parseFlags(mode string, args []string, stderr io.Writer) (config, error) {
 	fs.Uint64Var(&c.randSeed, "rand-seed", 1, "seed of the workers' random choices")
 	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow targets that are not loopback")
 	fs.BoolVar(&c.json, "json", false, "print the report as JSON")
+	fs.StringVar(&c.jsonFile, "json-file", "", "also write the JSON report to this file")
 	fs.StringVar(&c.commit, "commit", buildCommit(), "commit reported with the numbers")
 	if err := fs.Parse(args); err != nil {
 		return c, err
