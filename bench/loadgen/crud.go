@@ -30,10 +30,9 @@ func (s *Suite) read() Workload {
 			if err := s.ensureRefs(ctx); err != nil {
 				return err
 			}
-			r := s.rng(-1)
 			var err error
-			ids, err = s.createMany(ctx, "Communication", s.opt.ReadSet, func(int) []byte {
-				return communication(s.message(r, BackgroundStatus))
+			ids, err = s.createMany(ctx, "Communication", s.opt.ReadSet, func(i int) []byte {
+				return communication(s.seedMessage(readSetSeeds+i, BackgroundStatus))
 			})
 			return err
 		},

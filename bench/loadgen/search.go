@@ -139,10 +139,8 @@ func (s *Suite) seedSearch(ctx context.Context) error {
 		if s.opt.Progress != nil {
 			fmt.Fprintf(s.opt.Progress, "  seeding %d Communications for search\n", len(statuses))
 		}
-		// Bodies are built by the seeding workers; each takes its own
-		// random source keyed by index so the set does not depend on order.
 		_, s.searchErr = s.createMany(ctx, "Communication", len(statuses), func(i int) []byte {
-			return communication(s.message(s.rng(1_000_000+i), statuses[i]))
+			return communication(s.seedMessage(searchSetSeeds+i, statuses[i]))
 		})
 		if s.searchErr == nil {
 			s.checkSelectivities(ctx, statuses)

@@ -134,3 +134,16 @@ func (s *Suite) message(r *rand.Rand, status string) message {
 		Recipients: []string{p[r.IntN(len(p))], p[r.IntN(len(p))]},
 	}
 }
+
+// Random-source keys of seeded resources, apart from the workers' (0, 1, …).
+const (
+	readSetSeeds   = 1 << 40
+	searchSetSeeds = 2 << 40
+)
+
+// seedMessage is the k-th seeded Communication. Seeding workers build
+// bodies concurrently, so each body has its own random source keyed by k:
+// safe, and the set does not depend on which worker built what.
+func (s *Suite) seedMessage(k int, status string) message {
+	return s.message(s.rng(k), status)
+}
