@@ -35,6 +35,9 @@ type Result struct {
 	// sampled during the run and VmHWM (the process's lifetime peak) at its end.
 	PeakRSSKiB int64 `json:"peak_rss_kib,omitempty"`
 	HWMKiB     int64 `json:"hwm_kib,omitempty"`
+	// Load1 is the machine's 1-minute load average when the level began:
+	// on a shared machine, the context every figure needs.
+	Load1 float64 `json:"load1,omitempty"`
 
 	// Ceiling names the raw workload this one is compared with, and Ratio
 	// is Rate divided by the ceiling's Rate at the same concurrency.

@@ -83,3 +83,17 @@ func sampleMemory(ctx context.Context, pid int) <-chan memory {
 	}()
 	return out
 }
+
+// loadAverage is the 1-minute load average (0 where /proc/loadavg is missing).
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := bytes.Fields(b)
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(string(f[0]), 64)
+	return v
+}

@@ -55,21 +55,10 @@ func Run(ctx context.Context, ws []Workload, s Settings) []Result {
 		if ctx.Err() != nil {
 			break
 		}
-		base := Result{Target: s.Target, Workload: w.Name, Title: w.Title, Unit: w.Unit, Ceiling: w.Ceiling}
-		if base.Unit == "" {
-			base.Unit = "req/s"
-		}
-		if w.Setup != nil {
-			if err := w.Setup(ctx); err != nil {
-				if reason, ok := unsupportedReason(err); ok {
-					base.Unsupported = reason
-				} else {
-					base.Failed = err.Error()
-				}
-				progress(s.Progress, base)
-				out = append(out, base)
-				continue
-			}
+		base, ok := setup(ctx, w, s)
+		if !ok {
+			out = append(out, base)
+			continue
 		}
 		for _, c := range s.Concurrency {
 			if ctx.Err() != nil {
@@ -81,6 +70,85 @@ func Run(ctx context.Context, ws []Workload, s Settings) []Result {
 		}
 	}
 	return out
+}
+
+// Compare measures each workload of ws and, right after it at each level,
+// the ceiling (from ceilings, by Workload.Ceiling) at the same level, so
+// that both see the same machine: on a shared machine the background load
+// drifts within minutes, and a ratio of figures taken minutes apart would
+// measure the drift. Ceilings nobody refers to run at the end. Results come
+// grouped: a workload's levels, then its ceiling's.
+func Compare(ctx context.Context, ws []Workload, s Settings, ceilings []Workload, cs Settings) []Result {
+	byName := map[string]int{}
+	for i, c := range ceilings {
+		byName[c.Name] = i
+	}
+	used := make([]bool, len(ceilings))
+	var out, broken []Result // broken: ceilings whose setup failed
+	for _, w := range ws {
+		if ctx.Err() != nil {
+			break
+		}
+		base, ok := setup(ctx, w, s)
+		if !ok {
+			out = append(out, base)
+			continue
+		}
+		i, paired := byName[w.Ceiling]
+		var cbase Result
+		if paired && !used[i] {
+			used[i] = true
+			if cbase, paired = setup(ctx, ceilings[i], cs); !paired {
+				broken = append(broken, cbase)
+			}
+		} else {
+			paired = false
+		}
+		var mine, theirs []Result
+		for _, c := range s.Concurrency {
+			if ctx.Err() != nil {
+				break
+			}
+			r := measure(ctx, w, c, s, base)
+			progress(s.Progress, r)
+			mine = append(mine, r)
+			if paired {
+				r := measure(ctx, ceilings[i], c, cs, cbase)
+				progress(cs.Progress, r)
+				theirs = append(theirs, r)
+			}
+		}
+		out = append(append(out, mine...), theirs...)
+	}
+	var rest []Workload
+	for i, c := range ceilings {
+		if !used[i] {
+			rest = append(rest, c)
+		}
+	}
+	return append(append(out, broken...), Run(ctx, rest, cs)...)
+}
+
+// setup runs w's Setup and returns the Result every level starts from;
+// false when the workload cannot run, the Result then saying why.
+func setup(ctx context.Context, w Workload, s Settings) (Result, bool) {
+	base := Result{Target: s.Target, Workload: w.Name, Title: w.Title, Unit: w.Unit, Ceiling: w.Ceiling}
+	if base.Unit == "" {
+		base.Unit = "req/s"
+	}
+	if w.Setup == nil {
+		return base, true
+	}
+	if err := w.Setup(ctx); err != nil {
+		if reason, ok := unsupportedReason(err); ok {
+			base.Unsupported = reason
+		} else {
+			base.Failed = err.Error()
+		}
+		progress(s.Progress, base)
+		return base, false
+	}
+	return base, true
 }
 
 // workerStats is what one worker saw; merged after the level ends.
@@ -113,6 +181,7 @@ func measure(ctx context.Context, w Workload, c int, s Settings, base Result) Re
 	if maxOps == 0 {
 		maxOps = 10_000_000
 	}
+	r.Load1 = loadAverage()
 	memCtx, stopMem := context.WithCancel(ctx)
 	mem := sampleMemory(memCtx, s.ServerPID)
 	stats := make([]workerStats, c)

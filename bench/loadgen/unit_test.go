@@ -1,8 +1,12 @@
 package loadgen
 
 import (
+	"context"
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestSeedStatuses: the seeded set has the documented selectivities.
@@ -69,5 +73,38 @@ func TestApplyCeilings(t *testing.T) {
 		if rs[i].Ratio != want {
 			t.Errorf("%s c=%d: ratio %v, want %v", rs[i].Workload, rs[i].Concurrency, rs[i].Ratio, want)
 		}
+	}
+}
+
+// TestCompareInterleaves: each level of a workload is followed by the same
+// level of its ceiling; unpaired ceilings run at the end; results come
+// grouped by workload.
+func TestCompareInterleaves(t *testing.T) {
+	var ran []string
+	wl := func(name, ceiling string, setupErr error) Workload {
+		return Workload{Name: name, Ceiling: ceiling,
+			Setup: func(context.Context) error { return setupErr },
+			NewWorker: func(ctx context.Context, i, n int) (Op, error) {
+				if i == 0 {
+					ran = append(ran, fmt.Sprintf("%s@%d", name, n))
+				}
+				return func(context.Context) (int, error) { return 1, nil }, nil
+			}}
+	}
+	s := Settings{Target: "hearth", Duration: 5 * time.Millisecond, Concurrency: []int{1, 2}}
+	cs := s
+	cs.Target = "raw"
+	results := Compare(context.Background(),
+		[]Workload{wl("A", "rc", nil), wl("B", "rd", &UnsupportedError{Status: 501, What: "search"})}, s,
+		[]Workload{wl("rc", "", nil), wl("rd", "", nil)}, cs)
+	if got, want := strings.Join(ran, " "), "A@1 rc@1 A@2 rc@2 rd@1 rd@2"; got != want {
+		t.Errorf("ran %s, want %s", got, want)
+	}
+	var order []string
+	for _, r := range results {
+		order = append(order, fmt.Sprintf("%s@%d%s", r.Workload, r.Concurrency, r.Unsupported))
+	}
+	if got, want := strings.Join(order, " "), "A@1 A@2 rc@1 rc@2 B@0unsupported (501) rd@1 rd@2"; got != want {
+		t.Errorf("results %s, want %s", got, want)
 	}
 }

@@ -24,6 +24,9 @@ func bench(ctx context.Context, c config, stdout, stderr io.Writer) (err error) 
 	}
 	settings := loadgen.Settings{Duration: c.duration, Concurrency: c.concurrency, MaxOps: c.maxOps, Progress: stderr}
 
+	var ws []loadgen.Workload
+	hs := settings
+	hs.Target, hs.ServerPID = "hearth", c.serverPID
 	if c.mode != "raw" {
 		client, err := httpClient(ctx, c)
 		if err != nil {
@@ -33,18 +36,16 @@ func bench(ctx context.Context, c config, stdout, stderr io.Writer) (err error) 
 			SeedCount: c.seedCount, ReadSet: c.readSet, SyntheaDir: c.syntheaDir,
 			SeedConcurrency: c.seedConcurrency, RandSeed: c.randSeed, Progress: stderr,
 		})
-		ws, err := suite.Workloads(c.workloads)
-		if err != nil {
+		if ws, err = suite.Workloads(c.workloads); err != nil {
 			return err
 		}
-		s := settings
-		s.Target, s.ServerPID = "hearth", c.serverPID
-		rep.Results = append(rep.Results, loadgen.Run(ctx, ws, s)...)
 		if c.serverPID != 0 {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("peak RSS: largest VmRSS of PID %d sampled every 100 ms during each level", c.serverPID))
 		}
 	}
-	if c.mode != "run" && ctx.Err() == nil {
+	var ceilings []loadgen.Workload
+	rs := settings
+	if c.mode != "run" {
 		runner, err := openRaw(ctx, c, stderr)
 		if err != nil {
 			return err
@@ -54,10 +55,18 @@ func bench(ctx context.Context, c config, stdout, stderr io.Writer) (err error) 
 				err = errors.Join(err, cerr)
 			}
 		}()
-		s := settings
-		s.Target = runner.Target()
-		rep.Results = append(rep.Results, loadgen.Run(ctx, runner.Workloads(c.workloads), s)...)
+		rs.Target = runner.Target()
+		ceilings = runner.Workloads(c.workloads)
 		rep.Notes = append(rep.Notes, runner.Notes()...)
+	}
+	switch c.mode {
+	case "run":
+		rep.Results = loadgen.Run(ctx, ws, hs)
+	case "raw":
+		rep.Results = loadgen.Run(ctx, ceilings, rs)
+	default:
+		rep.Results = loadgen.Compare(ctx, ws, hs, ceilings, rs)
+		rep.Notes = append(rep.Notes, "compare: each level of a workload is followed at once by the same level of its ceiling")
 	}
 	loadgen.ApplyCeilings(rep.Results)
 	if c.mode != "raw" {
