@@ -47,10 +47,9 @@ func parseFlags(mode string, args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	if mode != "raw" {
 		fs.StringVar(&c.baseURL, "base-url", "", "FHIR base URL, e.g. http://127.0.0.1:8080/fhir (required)")
-		fs.StringVar(&c.token, "token", os.Getenv("HEARTH_BENCH_TOKEN"), "bearer token (env HEARTH_BENCH_TOKEN)")
+		fs.StringVar(&c.token, "token", "", "bearer token (env HEARTH_BENCH_TOKEN)")
 		fs.StringVar(&c.clientID, "client-id", "", "OAuth client id for the client_credentials grant")
-		fs.StringVar(&c.secret, "client-secret", os.Getenv("HEARTH_BENCH_CLIENT_SECRET"),
-			"OAuth client secret, sent with client_secret_basic (env HEARTH_BENCH_CLIENT_SECRET)")
+		fs.StringVar(&c.secret, "client-secret", "", "OAuth client secret, sent with client_secret_basic (env HEARTH_BENCH_CLIENT_SECRET)")
 		fs.StringVar(&c.tokenURL, "token-url", "", "token endpoint (default: from the CapabilityStatement's SMART oauth-uris)")
 		fs.StringVar(&c.scope, "scope", "system/*.cruds", "scopes to ask for with client credentials")
 		fs.StringVar(&c.syntheaDir, "synthea-dir", defaultSynthea(), "directory of transaction Bundles for W5")
@@ -75,6 +74,13 @@ func parseFlags(mode string, args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.commit, "commit", buildCommit(), "commit reported with the numbers")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	// Secrets from the environment are read after parsing so that -h never prints them.
+	if c.token == "" {
+		c.token = os.Getenv("HEARTH_BENCH_TOKEN")
+	}
+	if c.secret == "" {
+		c.secret = os.Getenv("HEARTH_BENCH_CLIENT_SECRET")
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())

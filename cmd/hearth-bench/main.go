@@ -3,7 +3,7 @@
 //	hearth-bench run     --base-url URL [auth]      HTTP workloads W1–W7 against any FHIR R4 server
 //	hearth-bench raw     --database-url URL | --sqlite PATH   the driver-level ceiling
 //	hearth-bench compare --base-url URL [auth] --database-url URL | --sqlite PATH
-//	                                                 both, with each Hearth figure as a share of its ceiling
+//	                                                 both, interleaved, each Hearth figure as a share of its ceiling
 //
 // It speaks only standard FHIR REST to the base URL, so it runs against
 // Hearth, HAPI, Medplum or Blaze alike, and it refuses hosts that are not
@@ -13,6 +13,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -40,6 +41,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "run", "raw", "compare":
 		cfg, err := parseFlags(args[0], args[1:], stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -60,7 +64,8 @@ commands:
            W4 _include, W5 Synthea transactions, W6 update with If-Match, W7 mixed CRUD)
   raw      the same work straight through the database driver: the ceiling
            (--database-url postgres://... or --sqlite PATH)
-  compare  run, then raw on the database Hearth uses; prints Hearth as a ratio of the ceiling
+  compare  both on the database Hearth uses, each level followed at once by its ceiling;
+           prints every Hearth figure as a ratio of its ceiling
 
 Run "hearth-bench <command> -h" for the flags.
 `)
