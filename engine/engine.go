@@ -22,6 +22,17 @@ type Principal struct {
 	ClientID string
 	FhirUser string    // e.g. Practitioner/123, when a user is behind the call
 	Scopes   scope.Set // granted SMART scopes
+
+	// Who a user is, for access policy (see docs/access-policy.md). Kind
+	// is user, client or bot; empty means a client unless FhirUser is set.
+	Kind          string
+	Roles         []string
+	Organization  string // e.g. Organization/9
+	Verified      bool
+	LaunchPatient string // patient id of a SMART launch context
+
+	// Address is the client's network address, a fact of the request.
+	Address string
 }
 
 // Ref names one version of a resource an interaction touched.
@@ -62,6 +73,9 @@ type Config struct {
 	BaseURL string
 	// MaxBundleEntries bounds batch and transaction Bundles (413 above).
 	MaxBundleEntries int
+	// HideForbidden answers a read the policy denies with 404, as if the
+	// resource did not exist, instead of 403.
+	HideForbidden bool
 }
 
 // DefaultConfig is what a production server uses unless told otherwise.
@@ -78,6 +92,8 @@ type Engine struct {
 	now       func() time.Time
 	newID     func() string
 	registry  *search.Registry
+	policy    Decider  // nil: scopes alone decide
+	audit     *Auditor // nil: nothing is audited
 }
 
 // Option sets an optional engine dependency.

@@ -27,6 +27,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	maxSearch := fs.Int("max-search-count", 1000, "largest search page; _count is capped to it")
 	tokenTTL := fs.Duration("token-ttl", time.Hour, "lifetime of issued access tokens")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	policyDir := fs.String("policy-dir", "", "directory of Rego files that replace or extend the default access policy (watched)")
+	hideForbidden := fs.Bool("hide-forbidden", false, "answer reads the access policy denies with 404 instead of 403")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,6 +58,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	cfg := app.DefaultConfig(*baseURL)
 	cfg.MaxBodyBytes, cfg.UpdateCreate, cfg.TokenTTL, cfg.Version = *maxBody, *updateCreate, *tokenTTL, version
 	cfg.MaxEntries, cfg.MaxSearch = *maxEntries, *maxSearch
+	cfg.PolicyDir, cfg.HideForbidden = *policyDir, *hideForbidden
 	handler, err := app.New(ctx, cfg, st, log)
 	if err != nil {
 		return err

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 	t.Run("Tenants", func(t *testing.T) { testTenants(t, s) })
 	t.Run("Clients", func(t *testing.T) { testClients(t, s) })
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, s) })
+	t.Run("Audit", func(t *testing.T) { testAudit(t, s) })
 	t.Run("MigrateAgain", func(t *testing.T) { testMigrateAgain(t, s) })
 }
 
