@@ -174,6 +174,12 @@ func contains(list []string, s string) bool {
 // criterion compiles one criterion on resource alias a of types.
 func (s *sqlSearch) criterion(a string, types []string, c *search.Criterion) string {
 	switch {
+	case len(c.Any) > 0:
+		ors := make([]string, len(c.Any))
+		for i := range c.Any {
+			ors[i] = s.criterion(a, types, &c.Any[i])
+		}
+		return "(" + strings.Join(ors, " OR ") + ")"
 	case c.Has != nil:
 		return s.has(a, types, c.Has)
 	case c.Param == nil:
