@@ -147,7 +147,7 @@ func pageSQL(d Dialect, tenant string, q store.SearchQuery, cur *store.Cursor) (
 	s := newSQLSearch(d.Placeholder, tenant, q.Constraints)
 	filter := s.resourceFilter("r", q.Types, q.Where)
 	backward := cur != nil && cur.Backward
-	if cur != nil && len(cur.Keys) != len(q.Sort) {
+	if cur != nil && !cursorFits(cur, q.Sort) {
 		return "", nil, store.ErrBadCursor
 	}
 	keys := make([]string, len(q.Sort))
@@ -183,6 +183,37 @@ func pageSQL(d Dialect, tenant string, q store.SearchQuery, cur *store.Cursor) (
 			s.tenant + " AND r.type = p.type AND r.id = p.id ORDER BY " + orderBy(names, "p.id", "p.type", q.Sort, backward)
 	}
 	return sql, s.args, s.err
+}
+
+// cursorFits checks a cursor against the sort keys: one value per key, of
+// the kind the key's column holds (numbers for dates, numbers, quantities
+// and _lastUpdated; text otherwise), so that a forged cursor is refused
+// rather than compared with a column of another type.
+func cursorFits(cur *store.Cursor, sort []search.SortKey) bool {
+	if len(cur.Keys) != len(sort) {
+		return false
+	}
+	for i, k := range cur.Keys {
+		numeric := sort[i].Param.Code == search.ParamLastUpdated
+		switch sort[i].Param.Type {
+		case search.TypeDate, search.TypeNumber, search.TypeQuantity:
+			numeric = sort[i].Param.Code != search.ParamID
+		}
+		switch k.(type) {
+		case nil:
+		case int64, float64:
+			if !numeric {
+				return false
+			}
+		case string:
+			if numeric {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // PageSQL returns the statement and arguments of q's first page, for
