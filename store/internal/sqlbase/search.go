@@ -194,11 +194,8 @@ func cursorFits(cur *store.Cursor, sort []search.SortKey) bool {
 		return false
 	}
 	for i, k := range cur.Keys {
-		numeric := sort[i].Param.Code == search.ParamLastUpdated
-		switch sort[i].Param.Type {
-		case search.TypeDate, search.TypeNumber, search.TypeQuantity:
-			numeric = sort[i].Param.Code != search.ParamID
-		}
+		typ := sort[i].Param.Type
+		numeric := typ == search.TypeDate || typ == search.TypeNumber || typ == search.TypeQuantity
 		switch k.(type) {
 		case nil:
 		case int64, float64:
