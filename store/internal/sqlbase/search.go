@@ -161,11 +161,19 @@ func pageSQL(d Dialect, tenant string, q store.SearchQuery, cur *store.Cursor) (
 	var sql string
 	limit := " LIMIT " + strconv.Itoa(q.Count+1)
 	if len(keys) == 0 {
-		sql = "SELECT " + cols + " FROM resources r WHERE " + filter
+		// The page is cut on (type, id) alone, which an index-only scan of
+		// the primary key can walk; only the page's rows are then read
+		// whole.
+		sel := "SELECT r.type, r.id FROM resources r WHERE " + filter
 		if cur != nil {
-			sql += " AND " + s.keyset(nil, "r.id", "r.type", q.Sort, cur)
+			sel += " AND " + s.keyset(nil, "r.id", "r.type", q.Sort, cur)
 		}
-		sql += " ORDER BY " + orderBy(nil, "r.id", "r.type", q.Sort, backward) + limit
+		sel += " ORDER BY " + orderBy(nil, "r.id", "r.type", q.Sort, backward) + limit
+		if q.IDsOnly {
+			return sel, s.args, s.err
+		}
+		sql = "SELECT " + cols + " FROM (" + sel + ") p JOIN resources r ON r.tenant_id = " + s.tenant +
+			" AND r.type = p.type AND r.id = p.id ORDER BY " + orderBy(nil, "p.id", "p.type", q.Sort, backward)
 	} else {
 		names := make([]string, len(keys))
 		inner := "SELECT r.type, r.id"
