@@ -82,9 +82,10 @@ func TestDiscovery(t *testing.T) {
 	}
 }
 
-// The endpoints of flows that come later answer with an error, never a
-// panic or a 500, and op's own probes stay hidden.
-func TestUnsupportedEndpoints(t *testing.T) {
+// A backend client's view of the other endpoints: introspection of its own
+// token, grants it is not registered for, and op's hidden probes. Nothing
+// answers with a panic or a 500.
+func TestBackendClientEndpoints(t *testing.T) {
 	db := openStore(t)
 	hs := serve(t, newServer(t, db, time.Now))
 	id, secret := register(t, db, "system/*.rs")
@@ -97,12 +98,13 @@ func TestUnsupportedEndpoints(t *testing.T) {
 		status             int
 		body               string // a substring the body must contain
 	}{
-		{"introspection says inactive", "POST", "/oauth2/introspect", url.Values{"token": {token}}, true, 200, `"active":false`},
-		{"revocation", "POST", "/oauth2/revoke", url.Values{"token": {token}}, true, 400, "not supported yet"},
+		{"introspection of own token", "POST", "/oauth2/introspect", url.Values{"token": {token}}, true, 200, `"active":true`},
+		{"introspection of garbage", "POST", "/oauth2/introspect", url.Values{"token": {"x.y.z"}}, true, 200, `"active":false`},
+		{"introspection unauthenticated", "POST", "/oauth2/introspect", url.Values{"token": {token}}, false, 401, "invalid_client"},
 		{"authorize", "GET", "/oauth2/authorize?response_type=code&scope=openid&client_id=" + id + "&redirect_uri=https://app.example/cb", nil, false, 400, ""},
 		{"userinfo", "GET", "/oauth2/userinfo", nil, false, 401, ""},
 		{"authorization_code grant", "POST", "/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "redirect_uri": {"https://app.example/cb"}}, true, 400, ""},
-		{"refresh grant", "POST", "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}, true, 400, "unsupported_grant_type"},
+		{"refresh grant not registered", "POST", "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}, true, 400, "unauthorized_client"},
 		{"device authorization", "POST", "/oauth2/device_authorization", url.Values{"scope": {"openid"}}, true, 400, ""},
 		{"op health probe hidden", "GET", "/healthz", nil, false, 404, ""},
 		{"op readiness probe hidden", "GET", "/ready", nil, false, 404, ""},
