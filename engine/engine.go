@@ -21,6 +21,10 @@ type Principal struct {
 	ClientID string
 	FhirUser string    // e.g. Practitioner/123, when a user is behind the call
 	Scopes   scope.Set // granted SMART scopes
+	// Patient is the launch patient's id: patient/ scopes grant access to
+	// that patient's compartment only.
+	Patient string
+	Roles   []string // the user's roles (for policy)
 }
 
 // Ref names one version of a resource an interaction touched.

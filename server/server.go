@@ -59,6 +59,8 @@ func New(eng *engine.Engine, authn Authenticator, extra http.Handler, cfg Config
 	if extra != nil {
 		r.Handle("/oauth2/*", extra)
 		r.Handle("/.well-known/*", extra)
+		r.Handle("/auth/*", extra)
+		r.Handle("/fhir/.well-known/*", extra)
 	}
 	s.router = r
 	return s
