@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"html"
 	"io"
 	"net/http"
@@ -316,3 +317,5 @@ func claims(t *testing.T, jwt string) map[string]any {
 func authLaunch(patient, encounter string) auth.LaunchContext {
 	return auth.LaunchContext{Patient: patient, Encounter: encounter}
 }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
