@@ -26,6 +26,9 @@ func (e *Engine) History(ctx context.Context, p Principal, req HistoryRequest) (
 		if err := allow(p, "*", scope.Read); err != nil {
 			return store.HistoryPage{}, err
 		}
+		if err := checkNoCompartmentQuery(p, "*", scope.Read); err != nil {
+			return store.HistoryPage{}, err
+		}
 	case req.ID == "":
 		if err := checkType(req.Type); err != nil {
 			return store.HistoryPage{}, err
@@ -33,8 +36,14 @@ func (e *Engine) History(ctx context.Context, p Principal, req HistoryRequest) (
 		if err := allow(p, req.Type, scope.Read); err != nil {
 			return store.HistoryPage{}, err
 		}
+		if err := checkNoCompartmentQuery(p, req.Type, scope.Read); err != nil {
+			return store.HistoryPage{}, err
+		}
 	default:
 		if err := target(p, req.Type, req.ID, scope.Read); err != nil {
+			return store.HistoryPage{}, err
+		}
+		if err := checkCompartmentOf(ctx, tenantReader{e.store, p.Tenant}, p, req.Type, req.ID, scope.Read); err != nil {
 			return store.HistoryPage{}, err
 		}
 	}
