@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/base32"
 	"time"
 
 	"github.com/pquerna/otp"
@@ -21,17 +22,31 @@ var errBadCode = &fhir.Error{Kind: fhir.KindUnauthorized, Op: "auth.TOTP", Messa
 // with the otpauth:// URL an authenticator app reads (as a QR code or
 // typed in). ConfirmTOTP puts it in force.
 func (s *Server) BeginTOTP(ctx context.Context, sess Session) (secret, url string, err error) {
-	key, err := totp.Generate(totp.GenerateOpts{Issuer: "Hearth", AccountName: sess.User.Username + "@" + sess.User.Tenant})
+	u, err := s.users.GetUser(ctx, sess.Tenant, sess.UserID)
 	if err != nil {
 		return "", "", err
 	}
-	u := sess.User
 	if u.TOTPEnabled {
 		return "", "", fhir.Errorf(fhir.KindConflict, "a second factor is already enrolled")
 	}
-	u.TOTPSecret = key.Secret()
-	if err := s.users.UpdateUser(ctx, u); err != nil {
+	opts := totp.GenerateOpts{Issuer: "Hearth", AccountName: u.Username + "@" + u.Tenant}
+	if u.TOTPSecret != "" {
+		// Showing the page again shows the same pending key, so a reload
+		// does not invalidate what the user already scanned.
+		opts.Secret, err = base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(u.TOTPSecret)
+		if err != nil {
+			return "", "", err
+		}
+	}
+	key, err := totp.Generate(opts)
+	if err != nil {
 		return "", "", err
+	}
+	if u.TOTPSecret != key.Secret() {
+		u.TOTPSecret = key.Secret()
+		if err := s.users.UpdateUser(ctx, u); err != nil {
+			return "", "", err
+		}
 	}
 	return key.Secret(), key.URL(), nil
 }
