@@ -45,8 +45,8 @@ type authRequest struct {
 
 var _ op.AuthRequest = (*authRequest)(nil)
 
-func (a *authRequest) GetID() string { return a.ID }
-func (a *authRequest) GetACR() string { return "" }
+func (a *authRequest) GetID() string    { return a.ID }
+func (a *authRequest) GetACR() string   { return "" }
 func (a *authRequest) GetAMR() []string { return a.Grant.AMR }
 
 // GetAudience is the FHIR base URL (for the access token) and the client

@@ -67,14 +67,14 @@ func TestBackendServicesPrivateKeyJWT(t *testing.T) {
 	}
 	otherRSA, _ := rsa.GenerateKey(rand.Reader, 2048)
 	for name, a := range map[string]string{
-		"wrong aud":          assertion(jose.RS384, rsaKey, "rsa1", inline, testIssuer, "j3", 4*time.Minute),
-		"exp too far":        assertion(jose.RS384, rsaKey, "rsa1", inline, tokenURL, "j4", 30*time.Minute),
-		"expired":            assertion(jose.RS384, rsaKey, "rsa1", inline, tokenURL, "j5", -5*time.Minute),
-		"wrong key":          assertion(jose.RS384, otherRSA, "rsa1", inline, tokenURL, "j6", 4*time.Minute),
-		"unknown kid":        assertion(jose.RS384, rsaKey, "nope", inline, tokenURL, "j7", 4*time.Minute),
-		"HS256":              assertion(jose.HS256, []byte("0123456789abcdef0123456789abcdef"), "rsa1", inline, tokenURL, "j8", 4*time.Minute),
-		"alg none":           unsigned(map[string]any{"iss": inline, "sub": inline, "aud": tokenURL, "jti": "j9", "exp": time.Now().Add(time.Minute).Unix()}, "rsa1"),
-		"secret client":      assertion(jose.RS384, rsaKey, "rsa1", secretID, tokenURL, "j10", 4*time.Minute),
+		"wrong aud":           assertion(jose.RS384, rsaKey, "rsa1", inline, testIssuer, "j3", 4*time.Minute),
+		"exp too far":         assertion(jose.RS384, rsaKey, "rsa1", inline, tokenURL, "j4", 30*time.Minute),
+		"expired":             assertion(jose.RS384, rsaKey, "rsa1", inline, tokenURL, "j5", -5*time.Minute),
+		"wrong key":           assertion(jose.RS384, otherRSA, "rsa1", inline, tokenURL, "j6", 4*time.Minute),
+		"unknown kid":         assertion(jose.RS384, rsaKey, "nope", inline, tokenURL, "j7", 4*time.Minute),
+		"HS256":               assertion(jose.HS256, []byte("0123456789abcdef0123456789abcdef"), "rsa1", inline, tokenURL, "j8", 4*time.Minute),
+		"alg none":            unsigned(map[string]any{"iss": inline, "sub": inline, "aud": tokenURL, "jti": "j9", "exp": time.Now().Add(time.Minute).Unix()}, "rsa1"),
+		"secret client":       assertion(jose.RS384, rsaKey, "rsa1", secretID, tokenURL, "j10", 4*time.Minute),
 		"key of other client": assertion(jose.ES384, ecKey, "ec1", inline, tokenURL, "j11", 4*time.Minute),
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -159,3 +159,11 @@ func randomString(n int) string {
 	rand.Read(b) // never fails: crypto/rand panics rather than return short
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// MethodOf names the token endpoint auth method an App registers with.
+func MethodOf(a App) string {
+	if a.AuthMethod == "" {
+		return store.AuthSecretBasic
+	}
+	return a.AuthMethod
+}

@@ -84,7 +84,9 @@ func (l *limiter) sweep(now time.Time) {
 func (l *limiter) allowClient(id string) bool { return l.allow("client:" + id) }
 
 // AllowIP takes a token for a request's client address.
-func (l *limiter) allowIP(r *http.Request) bool { return l.allow("ip:" + clientIP(r, l.cfg.TrustForwardedFor)) }
+func (l *limiter) allowIP(r *http.Request) bool {
+	return l.allow("ip:" + clientIP(r, l.cfg.TrustForwardedFor))
+}
 
 // wrap rate-limits a handler per client IP; over the limit is 429 with
 // Retry-After.

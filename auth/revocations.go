@@ -124,19 +124,27 @@ func (r *revocations) revokeToken(ctx context.Context, tenant, jti string, exp t
 	return nil
 }
 
-// revokeUser voids the tokens a user was issued up to now.
+// revokeUser voids, in this process, the tokens a user was issued up to
+// now; storeUserRevocation has recorded it for the other processes.
 func (r *revocations) revokeUser(ctx context.Context, tenant, user string, now time.Time) error {
-	key := tenant + "/" + user
 	r.mu.Lock()
-	r.userVoid[key] = now
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	if now.After(r.userVoid[tenant+"/"+user]) {
+		r.userVoid[tenant+"/"+user] = now
+	}
+	return nil
+}
+
+// storeUserRevocation records that a user's tokens issued up to now are void.
+func storeUserRevocation(ctx context.Context, users store.Users, tenant, user string, now time.Time, ttl time.Duration) error {
+	key := tenant + "/" + user
 	it := store.AuthItem{Tenant: tenant, Kind: itemUserRevoked, ID: key,
-		Data: []byte(strconv.FormatInt(now.UnixMicro(), 10)), ExpiresAt: now.Add(r.ttl + leeway)}
+		Data: []byte(strconv.FormatInt(now.UnixMicro(), 10)), ExpiresAt: now.Add(ttl + leeway)}
 	// A newer mark replaces an older one: delete, then put.
-	if err := r.users.DeleteAuthItem(ctx, itemUserRevoked, key); err != nil {
+	if err := users.DeleteAuthItem(ctx, itemUserRevoked, key); err != nil {
 		return err
 	}
-	if err := r.users.PutAuthItem(ctx, it, r.clock()); err != nil && !isConflict(err) {
+	if err := users.PutAuthItem(ctx, it, now); err != nil && !isConflict(err) {
 		return err
 	}
 	return nil

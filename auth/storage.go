@@ -204,9 +204,9 @@ func (s *storage) reuseDetected(ctx context.Context, t store.RefreshToken) {
 // refreshRequest is a refresh token being exchanged.
 type refreshRequest struct {
 	Grant    grant
-	Audience string // the FHIR base URL
-	Scopes  []string // as narrowed by the refresh request, if it asked for less
-	Created time.Time
+	Audience string   // the FHIR base URL
+	Scopes   []string // as narrowed by the refresh request, if it asked for less
+	Created  time.Time
 }
 
 func (r *refreshRequest) current() grant {

@@ -135,44 +135,64 @@ func loginError(cause error) error {
 // SetPassword changes a user's password and revokes every session and
 // refresh token of the user, and the access tokens issued before now.
 func (s *Server) SetPassword(ctx context.Context, tenant, userID, password string) error {
-	if err := checkPasswordPolicy(password); err != nil {
+	now := s.clock().UTC().Truncate(time.Microsecond)
+	if err := SetPassword(ctx, s.users, tenant, userID, password, now, s.cfg.TokenTTL); err != nil {
 		return err
 	}
-	u, err := s.users.GetUser(ctx, tenant, userID)
-	if err != nil {
-		return err
-	}
-	u.PasswordHash = hashPassword(password)
-	return s.revokeUser(ctx, u)
+	return s.revocations.revokeUser(ctx, tenant, userID, now)
 }
 
 // SignOutEverywhere revokes every session and refresh token of a user, and
 // the access tokens issued before now.
 func (s *Server) SignOutEverywhere(ctx context.Context, tenant, userID string) error {
-	u, err := s.users.GetUser(ctx, tenant, userID)
+	now := s.clock().UTC().Truncate(time.Microsecond)
+	if err := SignOutEverywhere(ctx, s.users, tenant, userID, now, s.cfg.TokenTTL); err != nil {
+		return err
+	}
+	return s.revocations.revokeUser(ctx, tenant, userID, now)
+}
+
+// SetPassword is Server.SetPassword for tools without a running server
+// (hearth user passwd): running servers pick the revocation up from the
+// store within seconds. tokenTTL is the longest access-token lifetime in
+// use.
+func SetPassword(ctx context.Context, users store.Users, tenant, userID, password string, now time.Time, tokenTTL time.Duration) error {
+	if err := checkPasswordPolicy(password); err != nil {
+		return err
+	}
+	u, err := users.GetUser(ctx, tenant, userID)
 	if err != nil {
 		return err
 	}
-	return s.revokeUser(ctx, u)
+	u.PasswordHash = hashPassword(password)
+	return revokeUser(ctx, users, u, now, tokenTTL)
 }
 
-// revokeUser writes u with RevokedBefore = now, then removes its sessions
-// and refresh tokens. The RevokedBefore mark alone already voids them all
-// (it is checked on every use), so a crash between the steps leaves nothing
-// usable behind.
-func (s *Server) revokeUser(ctx context.Context, u store.User) error {
-	now := s.clock().UTC().Truncate(time.Microsecond)
+// SignOutEverywhere is Server.SignOutEverywhere for tools.
+func SignOutEverywhere(ctx context.Context, users store.Users, tenant, userID string, now time.Time, tokenTTL time.Duration) error {
+	u, err := users.GetUser(ctx, tenant, userID)
+	if err != nil {
+		return err
+	}
+	return revokeUser(ctx, users, u, now, tokenTTL)
+}
+
+// revokeUser writes u with RevokedBefore = now and the revocation mark the
+// servers' token check reads, then removes its sessions and refresh
+// tokens. RevokedBefore alone already voids them all (it is checked on
+// every use), so a crash between the steps leaves nothing usable behind.
+func revokeUser(ctx context.Context, users store.Users, u store.User, now time.Time, tokenTTL time.Duration) error {
 	u.RevokedBefore = now
-	if err := s.users.UpdateUser(ctx, u); err != nil {
+	if err := users.UpdateUser(ctx, u); err != nil {
 		return err
 	}
-	if err := s.revocations.revokeUser(ctx, u.Tenant, u.ID, now); err != nil {
+	if err := storeUserRevocation(ctx, users, u.Tenant, u.ID, now, tokenTTL); err != nil {
 		return err
 	}
-	if err := s.users.DeleteUserSessions(ctx, u.Tenant, u.ID); err != nil {
+	if err := users.DeleteUserSessions(ctx, u.Tenant, u.ID); err != nil {
 		return err
 	}
-	return s.users.RevokeUserRefreshTokens(ctx, u.Tenant, u.ID)
+	return users.RevokeUserRefreshTokens(ctx, u.Tenant, u.ID)
 }
 
 // User returns a user by id.
