@@ -38,6 +38,9 @@ type TrustedIssuer struct {
 	RolesClaim    string
 	FhirUserClaim string
 	ScopeClaim    string
+	// Scopes are granted to its tokens that carry no scope claim (ID
+	// tokens, most IdPs' access tokens); empty grants nothing.
+	Scopes string
 	// Name, ClientID and ClientSecret enable "Sign in with <Name>" on the
 	// login page: Hearth is a confidential client of the IdP.
 	Name         string
@@ -174,6 +177,9 @@ func (t TrustedIssuer) mapClaims(m map[string]any) (Claims, error) {
 		cl.Scope = sc
 	case []any:
 		cl.Scope = joinStrings(sc)
+	}
+	if cl.Scope == "" {
+		cl.Scope = t.Scopes
 	}
 	switch r := m[t.RolesClaim].(type) {
 	case string:
