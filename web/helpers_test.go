@@ -25,16 +25,17 @@ import (
 
 const redirectURI = "http://127.0.0.1:9/cb"
 
-// clock is a settable test clock.
+// clock is the wall clock moved forward by Add: op stamps iat from the
+// wall clock, so the server's clock must run along with it.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu     sync.Mutex
+	offset time.Duration
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().Add(c.offset) }
 func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
-	c.t = c.t.Add(d)
+	c.offset += d
 	c.mu.Unlock()
 }
 
@@ -53,7 +54,7 @@ type env struct {
 
 func newEnv(t *testing.T, opts ...hearthtest.Option) *env {
 	t.Helper()
-	ck := &clock{t: time.Now()}
+	ck := &clock{}
 	st := hearthtest.OpenStore(t, "sqlite")
 	opts = append([]hearthtest.Option{func(c *app.Config) { c.Clock = ck.Now }}, opts...)
 	srv := hearthtest.Start(t, st, opts...)
