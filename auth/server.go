@@ -184,13 +184,14 @@ func NewServer(ctx context.Context, cfg Config, accounts store.Accounts, logger 
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/oauth2/", s.provider)
-	mux.Handle(pathDiscovery, s.provider)
+	mux.Handle(pathDiscovery, cors(s.provider))
+	mux.Handle(pathJWKS, cors(s.provider))
 	mux.Handle(pathAuthorize, s.limits.wrap(s.authorize))
-	mux.Handle(pathToken, s.limits.wrap(s.token))
-	mux.HandleFunc(pathIntrospect, s.introspect)
-	mux.HandleFunc(pathRevoke, s.revoke)
-	mux.HandleFunc(pathUserinfo, s.userinfo)
-	mux.HandleFunc(pathSMART, s.smartConfiguration)
+	mux.Handle(pathToken, cors(s.limits.wrap(s.token)))
+	mux.Handle(pathIntrospect, cors(http.HandlerFunc(s.introspect)))
+	mux.Handle(pathRevoke, cors(http.HandlerFunc(s.revoke)))
+	mux.Handle(pathUserinfo, cors(http.HandlerFunc(s.userinfo)))
+	mux.Handle(pathSMART, cors(http.HandlerFunc(s.smartConfiguration)))
 	return mux
 }
 

@@ -11,7 +11,6 @@ func (s *Server) smartConfiguration(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	iss := s.issuer
-	w.Header().Set("Access-Control-Allow-Origin", "*")
 	writeJSON(w, map[string]any{
 		"issuer":                                iss,
 		"jwks_uri":                              iss + pathJWKS,

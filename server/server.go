@@ -67,6 +67,7 @@ func New(eng *engine.Engine, authn Authenticator, extra http.Handler, cfg Config
 }
 
 func (s *Server) fhirRoutes(r chi.Router) {
+	r.Use(cors)
 	r.NotFound(s.fail(fhir.Errorf(fhir.KindNotFound, "no such endpoint")))
 	r.MethodNotAllowed(s.fail(fhir.Errorf(fhir.KindMethodNotAllowed, "method not allowed here")))
 	r.Get("/metadata", s.metadata)
