@@ -22,30 +22,30 @@ import (
 // tokens Hearth accepts and whose login its login page offers.
 type TrustedIssuer struct {
 	// Issuer is the provider's issuer URL; discovery and keys are read from it.
-	Issuer string
+	Issuer string `json:"issuer"`
 	// Audience is the aud its access tokens must carry for Hearth (often
 	// Hearth's FHIR base URL or a client id registered at the IdP).
-	Audience string
+	Audience string `json:"audience"`
 	// Tenant is the tenant its users belong to, or TenantClaim the claim
 	// that names it (one of them is required).
-	Tenant      string
-	TenantClaim string
+	Tenant      string `json:"tenant"`
+	TenantClaim string `json:"tenant_claim"`
 	// UserClaim names the user (default "sub"); for "Sign in with", its
 	// value is the Hearth username, which must exist in the tenant.
-	UserClaim string
+	UserClaim string `json:"user_claim"`
 	// RolesClaim (default "roles"), FhirUserClaim (default "fhirUser") and
 	// ScopeClaim (default "scope") map the token's claims.
-	RolesClaim    string
-	FhirUserClaim string
-	ScopeClaim    string
+	RolesClaim    string `json:"roles_claim"`
+	FhirUserClaim string `json:"fhir_user_claim"`
+	ScopeClaim    string `json:"scope_claim"`
 	// Scopes are granted to its tokens that carry no scope claim (ID
 	// tokens, most IdPs' access tokens); empty grants nothing.
-	Scopes string
+	Scopes string `json:"scopes"`
 	// Name, ClientID and ClientSecret enable "Sign in with <Name>" on the
 	// login page: Hearth is a confidential client of the IdP.
-	Name         string
-	ClientID     string
-	ClientSecret string
+	Name         string `json:"name"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
 }
 
 func (t *TrustedIssuer) setDefaults() {
