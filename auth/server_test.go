@@ -139,3 +139,52 @@ func jsonString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// GET /fhir/.well-known/smart-configuration lists what SMART App Launch
+// 2.x asks for, with CORS for browser apps.
+func TestSMARTConfiguration(t *testing.T) {
+	hs := serve(t, newServer(t, openStore(t), time.Now))
+	req, _ := http.NewRequest(http.MethodGet, hs.URL+"/fhir/.well-known/smart-configuration", nil)
+	req.Header.Set("Origin", "https://app.example")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("status %d, CORS %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+	var doc map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{
+		"issuer": testIssuer, "jwks_uri": testIssuer + "/oauth2/jwks", "authorization_endpoint": testIssuer + "/oauth2/authorize",
+		"token_endpoint": testIssuer + "/oauth2/token", "introspection_endpoint": testIssuer + "/oauth2/introspect",
+		"revocation_endpoint": testIssuer + "/oauth2/revoke",
+	} {
+		if doc[k] != v {
+			t.Errorf("%s = %v, want %s", k, doc[k], v)
+		}
+	}
+	for k, want := range map[string][]string{
+		"code_challenge_methods_supported":      {"S256"},
+		"token_endpoint_auth_methods_supported": {"client_secret_basic", "private_key_jwt"},
+		"grant_types_supported":                 {"authorization_code", "refresh_token", "client_credentials"},
+		"response_types_supported":              {"code"},
+		"scopes_supported":                      {"openid", "fhirUser", "launch", "launch/patient", "offline_access"},
+		"capabilities": {"launch-ehr", "launch-standalone", "client-public", "client-confidential-symmetric",
+			"client-confidential-asymmetric", "context-ehr-patient", "context-standalone-patient", "permission-v1",
+			"permission-v2", "permission-patient", "permission-user", "permission-offline", "sso-openid-connect", "authorize-post"},
+	} {
+		got := jsonString(doc[k])
+		for _, w := range want {
+			if !strings.Contains(got, `"`+w+`"`) {
+				t.Errorf("%s = %s lacks %q", k, got, w)
+			}
+		}
+	}
+	if strings.Contains(jsonString(doc["code_challenge_methods_supported"]), "plain") {
+		t.Error("plain PKCE advertised")
+	}
+}

@@ -237,3 +237,45 @@ func (e *env) adminPost(token, path, body string, out any) int {
 	}
 	return resp.StatusCode
 }
+
+// A confidential app (client_secret_basic) uses the code grant too, with
+// its secret at the token endpoint; a wrong secret is invalid_client.
+func TestConfidentialClientCodeGrant(t *testing.T) {
+	e := newEnv(t)
+	id, secret, err := auth.RegisterApp(t.Context(), e.srv.Store, auth.App{Tenant: e.tenant, Name: "EHR portal",
+		RedirectURIs: []string{redirectURI}, Scopes: "user/*.rs openid fhirUser offline_access"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clientID = id
+	b := newBrowser(t)
+	verifier, challenge := pkce()
+	page := b.follow(e.authorizeURL("user/*.rs openid fhirUser", challenge, nil))
+	page = b.follow(e.login(b, page, "dr.who", e.password).location)
+	code := e.codeFrom(e.approve(b, page, nil))
+	post := func(user, pass string) tokenResponse {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/oauth2/token", strings.NewReader(url.Values{
+			"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}, "code_verifier": {verifier}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(user, pass)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var tr tokenResponse
+		json.NewDecoder(resp.Body).Decode(&tr)
+		tr.Status = resp.StatusCode
+		return tr
+	}
+	if tr := post(id, "wrong"); tr.Status != http.StatusUnauthorized || tr.Error != "invalid_client" {
+		t.Errorf("wrong secret: %+v", tr)
+	}
+	// The failed attempt spent that code; a new one works with the secret.
+	_, challenge = pkce()
+	page = b.follow(e.authorizeURL("user/*.rs openid fhirUser", challenge, nil))
+	code = e.codeFrom(e.approve(b, page, nil))
+	if tr := post(id, secret); tr.Status != http.StatusOK || tr.IDToken == "" || tr.Scope != "user/*.rs openid fhirUser" {
+		t.Errorf("confidential exchange: %+v", tr)
+	}
+}
