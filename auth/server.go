@@ -90,6 +90,7 @@ type Server struct {
 	external    *externalIssuers
 	limits      *limiter
 	clientKeys  *clientKeyCache
+	tenants     *knownTenants
 }
 
 // NewServer loads the signing keys (creating the first one on a fresh
@@ -132,6 +133,7 @@ func NewServer(ctx context.Context, cfg Config, accounts store.Accounts, logger 
 		revocations: newRevocations(users, cfg.TokenTTL, cfg.Clock),
 		limits:      newLimiter(cfg.RateLimit, cfg.Clock),
 		clientKeys:  newClientKeyCache(cfg.HTTPClient, cfg.Clock),
+		tenants:     &knownTenants{accounts: accounts, known: map[string]bool{}},
 	}
 	s.external, err = newExternalIssuers(cfg.TrustedIssuers, cfg.HTTPClient, cfg.Clock, logger)
 	if err != nil {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/store"
 )
 
 // Claims is what a verified access token says about its bearer.
@@ -72,20 +74,61 @@ type privateClaims struct {
 // is KindUnauthorized with a message that says only "invalid token" or
 // "token expired"; the reason is in the error's Cause, for the log.
 func (s *Server) Verify(ctx context.Context, bearer string) (Claims, error) {
+	var (
+		cl  Claims
+		err error
+	)
 	if iss := unverifiedIssuer(bearer); iss != "" && iss != s.issuer {
-		if t, ok := s.external.find(iss); ok {
-			return s.external.verify(ctx, t, bearer)
+		t, ok := s.external.find(iss)
+		if !ok {
+			return Claims{}, invalidToken(errors.New("untrusted issuer"))
 		}
-		return Claims{}, invalidToken(errors.New("untrusted issuer"))
+		cl, err = s.external.verify(ctx, t, bearer)
+	} else {
+		cl, err = s.verifier.verify(bearer)
+		if err == nil && s.revocations.revoked(ctx, cl) {
+			err = invalidToken(errors.New("revoked"))
+		}
 	}
-	cl, err := s.verifier.verify(bearer)
 	if err != nil {
 		return Claims{}, err
 	}
-	if s.revocations.revoked(ctx, cl) {
-		return Claims{}, invalidToken(errors.New("revoked"))
+	if err := s.tenants.check(ctx, cl.Tenant); err != nil {
+		return Claims{}, err
 	}
 	return cl, nil
+}
+
+// knownTenants remembers the tenants that exist, so that a token naming
+// another (an external issuer's claim, a token of a removed tenant) is
+// refused without a store read per request.
+type knownTenants struct {
+	accounts store.Accounts
+	mu       sync.Mutex
+	known    map[string]bool
+}
+
+func (k *knownTenants) check(ctx context.Context, tenant string) error {
+	k.mu.Lock()
+	ok := k.known[tenant]
+	k.mu.Unlock()
+	if ok {
+		return nil
+	}
+	_, err := k.accounts.GetTenant(ctx, tenant)
+	if fhir.IsKind(err, fhir.KindNotFound) {
+		return invalidToken(errors.New("unknown tenant"))
+	}
+	if err != nil {
+		return err
+	}
+	k.mu.Lock()
+	if len(k.known) > 100000 {
+		clear(k.known)
+	}
+	k.known[tenant] = true
+	k.mu.Unlock()
+	return nil
 }
 
 // unverifiedIssuer reads iss without checking anything, only to pick the

@@ -51,6 +51,7 @@ func TestRejectedTokens(t *testing.T) {
 		"wrong issuer":   forge(t, jose.ES256, key, kid, with("iss", "https://evil.example")),
 		"wrong audience": forge(t, jose.ES256, key, kid, with("aud", "https://other.example/fhir")),
 		"no tenant":      forge(t, jose.ES256, key, kid, with("tenant", "")),
+		"unknown tenant": forge(t, jose.ES256, key, kid, with("tenant", "no-such-clinic")),
 		"alg none":       none(base(), kid),
 		"bad signature":  forge(t, jose.ES256, otherKey, kid, base()),
 		"tampered":       tamper(good),
