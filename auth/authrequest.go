@@ -318,10 +318,10 @@ func (s *Server) Approve(ctx context.Context, id string, sess Session, a Approva
 	}
 	ar.Completed = true
 	ar.Grant = grant{Tenant: ar.Tenant, ClientID: ar.ClientID, UserID: sess.UserID, Scope: set.String(),
-		Patient: patient, Encounter: pr.Encounter, Roles: sess.User.Roles, AuthTime: sess.CreatedAt, AMR: a.AMR, IdP: a.IdP}
-	if set.Has("fhirUser") || set.Has("openid") || set.Has("profile") || len(sess.User.Roles) > 0 {
-		ar.Grant.FhirUser = sess.User.FhirUser
-	}
+		Patient: patient, Encounter: pr.Encounter, Roles: sess.User.Roles, AuthTime: sess.CreatedAt, AMR: a.AMR, IdP: a.IdP,
+		// In the access token for the resource server (policy, audit); the
+		// app is told only with the fhirUser (or profile) scope.
+		FhirUser: sess.User.FhirUser}
 	if err := s.storage.putAuthRequest(ctx, ar); err != nil {
 		return "", err
 	}

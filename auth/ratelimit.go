@@ -9,7 +9,9 @@ import (
 
 // RateLimit bounds requests to the login and token endpoints, per client
 // IP address and per client id: a token bucket of Burst requests refilled
-// at PerMinute. Defaults: 60 per minute, bursts of 20.
+// at PerMinute. Defaults: 120 per minute, bursts of 60 (a clinic behind
+// one NAT address shares the IP budget; the account lockout is what stops
+// password guessing).
 type RateLimit struct {
 	PerMinute float64
 	Burst     float64
@@ -20,10 +22,10 @@ type RateLimit struct {
 
 func (r *RateLimit) setDefaults() {
 	if r.PerMinute <= 0 {
-		r.PerMinute = 60
+		r.PerMinute = 120
 	}
 	if r.Burst <= 0 {
-		r.Burst = 20
+		r.Burst = 60
 	}
 }
 

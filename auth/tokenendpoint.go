@@ -126,7 +126,7 @@ func (s *Server) completeTokenResponse(body []byte, g grant) []byte {
 	if g.Encounter != "" {
 		m["encounter"] = g.Encounter
 	}
-	if g.FhirUser != "" && g.UserID != "" {
+	if g.FhirUser != "" && g.UserID != "" && (g.has("fhirUser") || g.has("profile")) {
 		m["fhirUser"] = s.audience + "/" + g.FhirUser
 	}
 	if g.Tenant != "" {

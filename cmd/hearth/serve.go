@@ -38,7 +38,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	mfaTenants := fs.String("mfa-tenants", "", "comma-separated tenants whose users must use TOTP (\"*\": all)")
 	mfaRoles := fs.String("mfa-roles", "", "comma-separated roles whose users must use TOTP")
 	refreshTTL := fs.Duration("refresh-token-ttl", 30*24*time.Hour, "lifetime of offline_access refresh tokens")
-	ratePerMinute := fs.Float64("auth-rate-limit", 60, "login and token requests per minute per client IP and per client")
+	ratePerMinute := fs.Float64("auth-rate-limit", 120, "login and token requests per minute per client IP and per client")
 	trustedFile := fs.String("trusted-issuers", "", "JSON file listing trusted external OpenID providers (see docs/smart.md)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -71,7 +71,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	cfg.MaxEntries = *maxEntries
 	login.MFATenants, login.MFARoles = splitList(*mfaTenants), splitList(*mfaRoles)
 	cfg.Login, cfg.RefreshTTL = login, *refreshTTL
-	cfg.RateLimit = auth.RateLimit{PerMinute: *ratePerMinute, Burst: max(*ratePerMinute/3, 5)}
+	cfg.RateLimit = auth.RateLimit{PerMinute: *ratePerMinute, Burst: max(*ratePerMinute/2, 5)}
 	if *trustedFile != "" {
 		raw, err := os.ReadFile(*trustedFile)
 		if err != nil {
