@@ -11,6 +11,7 @@ import (
 
 	"github.com/hearth-fhir/hearth/app"
 	"github.com/hearth-fhir/hearth/auth"
+	"github.com/hearth-fhir/hearth/hearthtest"
 )
 
 // PKCE: public clients must send an S256 challenge, and the code only
@@ -78,9 +79,15 @@ func TestAuthorizeRefusals(t *testing.T) {
 	})
 }
 
-// Refresh tokens rotate; presenting a used one revokes the whole chain.
+// Refresh tokens rotate; presenting a used one revokes the whole chain. On
+// both stores: refresh tokens, sessions and codes live in the database.
 func TestRefreshRotationAndReuse(t *testing.T) {
-	e := newEnv(t)
+	for _, backend := range hearthtest.Backends {
+		t.Run(backend, func(t *testing.T) { testRefreshRotationAndReuse(t, newEnvOn(t, backend)) })
+	}
+}
+
+func testRefreshRotationAndReuse(t *testing.T, e *env) {
 	first := e.launch("launch/patient patient/*.rs offline_access")
 	second := e.refresh(first.RefreshToken)
 	if second.Status != http.StatusOK || second.RefreshToken == "" || second.RefreshToken == first.RefreshToken ||

@@ -54,8 +54,14 @@ type env struct {
 
 func newEnv(t *testing.T, opts ...hearthtest.Option) *env {
 	t.Helper()
+	return newEnvOn(t, "sqlite", opts...)
+}
+
+// newEnvOn is newEnv on a given store backend.
+func newEnvOn(t *testing.T, backend string, opts ...hearthtest.Option) *env {
+	t.Helper()
 	ck := &clock{}
-	st := hearthtest.OpenStore(t, "sqlite")
+	st := hearthtest.OpenStore(t, backend)
 	opts = append([]hearthtest.Option{func(c *app.Config) { c.Clock = ck.Now }}, opts...)
 	srv := hearthtest.Start(t, st, opts...)
 	e := &env{t: t, srv: srv, clock: ck, tenant: "acme", password: "correct horse battery"}

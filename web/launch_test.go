@@ -57,6 +57,18 @@ func TestStandaloneLaunch(t *testing.T) {
 	}
 }
 
+// authorize-post: the authorization request may be a form POST.
+func TestAuthorizePost(t *testing.T) {
+	e := newEnv(t)
+	b := newBrowser(t)
+	_, challenge := pkce()
+	u, _ := url.Parse(e.authorizeURL("user/Patient.rs", challenge, nil))
+	r := b.do(http.MethodPost, e.srv.URL+"/oauth2/authorize", u.Query())
+	if page := b.follow(r.location); !strings.Contains(page.body, `name="password"`) {
+		t.Errorf("POST authorize did not lead to the login page: %d %s", r.status, r.location)
+	}
+}
+
 // An EHR launch: the EHR registers a launch context; the app passes its id
 // and gets the patient and encounter without a picker.
 func TestEHRLaunch(t *testing.T) {
