@@ -308,7 +308,11 @@ func (s *storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string,
 // SetUserinfoFromRequest puts SMART's fhirUser claim (an absolute URL) and
 // the tenant into ID tokens.
 func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
-	g, ok := grantOf(req.(op.TokenRequest))
+	tr, ok := req.(op.TokenRequest)
+	if !ok {
+		return nil
+	}
+	g, ok := grantOf(tr)
 	if !ok {
 		return nil
 	}

@@ -286,3 +286,31 @@ func TestConfidentialClientCodeGrant(t *testing.T) {
 		t.Errorf("confidential exchange: %+v", tr)
 	}
 }
+
+// Refresh tokens, login sessions and codes live in the store: a server
+// started afresh over the same database honours them.
+func TestStateSurvivesRestart(t *testing.T) {
+	e := newEnvOn(t, "postgres")
+	b := newBrowser(t)
+	verifier, challenge := pkce()
+	page := b.follow(e.authorizeURL("launch/patient patient/*.rs offline_access", challenge, nil))
+	page = b.follow(e.login(b, page, "dr.who", e.password).location)
+	page = b.follow(e.srv.URL + "/auth/consent?id=" + url.QueryEscape(fields(page.body).Get("id")) + "&patient=" + e.patient)
+	code := e.codeFrom(e.approve(b, page, nil))
+
+	// A second server over the same store (another port: cookies are per
+	// host, so the browser's session cookie goes to it too).
+	first := e.srv
+	e.srv = hearthtest.Start(t, first.Store, func(c *app.Config) { c.Clock = e.clock.Now })
+	tr := e.exchange(code, verifier)
+	if tr.Status != http.StatusOK || tr.RefreshToken == "" {
+		t.Fatalf("code issued before the restart: %+v", tr)
+	}
+	if r := e.refresh(tr.RefreshToken); r.Status != http.StatusOK {
+		t.Errorf("refresh after the restart: %+v", r)
+	}
+	_, challenge = pkce()
+	if p := b.follow(e.authorizeURL("user/Patient.rs", challenge, nil)); !strings.Contains(p.body, "Allow access?") {
+		t.Errorf("login session lost in the restart: %s", p.body)
+	}
+}
