@@ -19,6 +19,7 @@ import (
 	"github.com/hearth-fhir/hearth/policy"
 	"github.com/hearth-fhir/hearth/server"
 	"github.com/hearth-fhir/hearth/store"
+	"github.com/hearth-fhir/hearth/web"
 )
 
 // Config is what an operator chooses for a running server.
@@ -38,6 +39,12 @@ type Config struct {
 	// DisableAudit turns the audit log off (benchmarks only: an
 	// unaudited server breaks the promise that every access is recorded).
 	DisableAudit bool
+	// Login, TrustedIssuers, RateLimit and RefreshTTL configure the
+	// authorization server (see auth.Config).
+	Login          auth.LoginPolicy
+	TrustedIssuers []auth.TrustedIssuer
+	RateLimit      auth.RateLimit
+	RefreshTTL     time.Duration
 }
 
 // policyPoll is how often the policy directory is checked for changes.
@@ -104,16 +111,45 @@ func fhirBase(baseURL string) string {
 
 // New assembles the server over st, which must be migrated.
 func New(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (http.Handler, error) {
+	a, err := Assemble(ctx, cfg, st, log)
+	if err != nil {
+		return nil, err
+	}
+	return a.Handler, nil
+}
+
+// Assembly is a built server and the parts tests and commands reach into.
+type Assembly struct {
+	Handler http.Handler
+	Auth    *auth.Server
+	Engine  *engine.Engine
+}
+
+// Assemble builds the server over st, which must be migrated.
+func Assemble(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*Assembly, error) {
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
 	eng, err := buildEngine(ctx, cfg, st, log)
 	if err != nil {
 		return nil, err
 	}
-	authServer, err := auth.NewServer(ctx, auth.Config{Issuer: cfg.BaseURL, TokenTTL: cfg.TokenTTL, Clock: cfg.Clock}, st, log)
+	authServer, err := auth.NewServer(ctx, auth.Config{
+		Issuer: cfg.BaseURL, TokenTTL: cfg.TokenTTL, RefreshTTL: cfg.RefreshTTL, Clock: cfg.Clock,
+		Login: cfg.Login, TrustedIssuers: cfg.TrustedIssuers, RateLimit: cfg.RateLimit,
+	}, st, log)
 	if err != nil {
 		return nil, fmt.Errorf("authorization server: %w", err)
 	}
-	return server.New(eng, server.Bearer(authServer), authServer.Handler(), server.Config{
+	pages, err := web.New(authServer, eng, log)
+	if err != nil {
+		return nil, fmt.Errorf("web pages: %w", err)
+	}
+	// The pages (login, consent …, logout) beside the authorization server.
+	mux := http.NewServeMux()
+	mux.Handle("/", authServer.Handler())
+	mux.Handle("/auth/", pages)
+	mux.Handle(auth.PathLogout, pages)
+	h := server.New(eng, server.Bearer(authServer), mux, server.Config{
 		BaseURL: cfg.BaseURL, MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version, UpdateCreate: cfg.UpdateCreate,
-	}, log), nil
+	}, log)
+	return &Assembly{Handler: h, Auth: authServer, Engine: eng}, nil
 }

@@ -29,7 +29,9 @@ type Principal struct {
 	Roles         []string
 	Organization  string // e.g. Organization/9
 	Verified      bool
-	LaunchPatient string // patient id of a SMART launch context
+	// LaunchPatient is the launch patient's id: patient/ scopes grant
+	// access to that patient's compartment only.
+	LaunchPatient string
 
 	// Address is the client's network address, a fact of the request.
 	Address string

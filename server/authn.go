@@ -30,5 +30,6 @@ func (b bearer) Authenticate(ctx context.Context, token string) (engine.Principa
 	}
 	return engine.Principal{
 		Tenant: c.Tenant, Subject: c.Subject, ClientID: c.ClientID, FhirUser: c.FhirUser, Scopes: scopes,
+		LaunchPatient: c.Patient, Roles: c.Roles,
 	}, nil
 }
