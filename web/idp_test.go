@@ -105,7 +105,7 @@ func TestExternalIdentityProvider(t *testing.T) {
 		}}
 	})
 	// The provider's user "id1" (its sub) is a Hearth user of the tenant.
-	if _, err := e.srv.Auth.CreateUser(t.Context(), auth.NewUser{Tenant: "acme", Username: "id1", FhirUser: "Practitioner/p9"}); err != nil {
+	if _, err := e.srv.Auth.CreateUser(t.Context(), auth.NewUser{Tenant: "acme", Username: "id1", FhirUser: "Practitioner/p9", Roles: []string{"clinician"}}); err != nil {
 		t.Fatal(err)
 	}
 	trusted.start(t,
