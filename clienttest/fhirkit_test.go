@@ -25,7 +25,7 @@ func npmCI(t *testing.T, sub, probe string) string {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", probe)); err == nil {
 		return dir
 	}
-	cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+	cmd := exec.Command("npm", "ci", "--legacy-peer-deps", "--no-audit", "--no-fund")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("npm ci: %v\n%s", err, out)
