@@ -1,6 +1,9 @@
 package crypt
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors callers classify with errors.Is. Messages never carry key material
 // or plaintext.
@@ -15,3 +18,6 @@ var (
 	// ErrMalformed means the bytes are not a Hearth ciphertext at all.
 	ErrMalformed = errors.New("crypt: malformed ciphertext")
 )
+
+// errNoTenant refuses the empty tenant, which would share keys by accident.
+var errNoTenant = fmt.Errorf("%w: empty tenant", ErrNoKey)

@@ -140,7 +140,7 @@ func (r *Ring) CurrentVersion(ctx context.Context, tenant string) (int, error) {
 // create makes missing keys.
 func (r *Ring) keys(ctx context.Context, tenant string, create bool) (*tenantKeys, error) {
 	if tenant == "" {
-		return nil, errors.New("crypt: no tenant")
+		return nil, errNoTenant
 	}
 	r.mu.RLock()
 	tk := r.tenants[tenant]

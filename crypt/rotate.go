@@ -2,7 +2,6 @@ package crypt
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -13,7 +12,7 @@ import (
 // still decrypts until it has been re-encrypted.
 func (r *Ring) Rotate(ctx context.Context, tenant string) (int, error) {
 	if tenant == "" {
-		return 0, errors.New("crypt: no tenant")
+		return 0, errNoTenant
 	}
 	r.loadMu.Lock()
 	defer r.loadMu.Unlock()
@@ -80,7 +79,7 @@ func (r *Ring) Keys(ctx context.Context, tenant string) ([]KeyInfo, error) {
 // (TenantDestroyer), that is destroyed too.
 func (r *Ring) Shred(ctx context.Context, tenant string) error {
 	if tenant == "" {
-		return errors.New("crypt: no tenant")
+		return errNoTenant
 	}
 	r.loadMu.Lock()
 	defer r.loadMu.Unlock()
