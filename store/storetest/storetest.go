@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 	t.Run("Clients", func(t *testing.T) { testClients(t, s) })
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, s) })
 	t.Run("MigrateAgain", func(t *testing.T) { testMigrateAgain(t, s) })
+	t.Run("KeyStore", func(t *testing.T) { runKeys(t, s) })
 }
 
 // baseTime is a fixed clock reading with microsecond precision, the
