@@ -3,6 +3,7 @@ package crypt_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/hearth-fhir/hearth/crypt"
@@ -42,5 +43,64 @@ func FuzzDecrypt(f *testing.F) {
 			t.Fatalf("error %v came with %d bytes", err, len(pt))
 		}
 		crypt.VersionOf(ct) // must not panic either
+	})
+}
+
+// FuzzDecryptElements feeds arbitrary stored bodies to DecryptElements: no
+// panic, and a body without envelopes comes back as it was.
+func FuzzDecryptElements(f *testing.F) {
+	ctx := context.Background()
+	r := newRing(f, newMemKeys())
+	for _, tc := range markedResources {
+		enc, err := r.EncryptElements(ctx, "t1", tc.typ, "p1", stored(f, tc.body), crypt.DefaultElements())
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(tc.typ, enc)
+	}
+	f.Add("Patient", []byte(`{"a":{"_enc":"AQ"},"b":[{"_enc":1},{"_enc":"x","y":2}]}`))
+	f.Add("Patient", []byte(`{"_enc"`))
+	f.Fuzz(func(t *testing.T, typ string, body []byte) {
+		out, err := r.DecryptElements(ctx, "t1", typ, "p1", body)
+		if err == nil && !bytes.Contains(body, []byte(`"_enc"`)) && !bytes.Equal(out, body) {
+			t.Fatalf("a body without envelopes changed")
+		}
+		if err != nil && out != nil {
+			t.Fatalf("error %v came with data", err)
+		}
+		crypt.ElementVersions(body)
+	})
+}
+
+// FuzzElementsRoundTrip: any compact JSON object encrypts and decrypts back
+// to itself, byte for byte.
+func FuzzElementsRoundTrip(f *testing.F) {
+	ctx := context.Background()
+	r := newRing(f, newMemKeys())
+	els := mustElements(f, "Patient.name", "Patient.birthDate", "Patient.contact.name", "Patient.value[x]", "Patient.a.b.c")
+	for _, tc := range markedResources {
+		f.Add(stored(f, tc.body))
+	}
+	f.Add([]byte(`{"name":1,"_name":[],"contact":[{"name":"x"},3,[],{"_name":{}}],"valueX":null,"value":2,"a":{"b":[[{"c":1}]]}}`))
+	f.Add([]byte(`{"resourceType":"Patient","name":"\"_enc\"","birthDate":{"_enc":"AQ"}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var compact bytes.Buffer
+		if json.Compact(&compact, body) != nil || !bytes.Equal(compact.Bytes(), body) || len(body) == 0 || body[0] != '{' {
+			return
+		}
+		enc, err := r.EncryptElements(ctx, "t1", "Patient", "p1", body, els)
+		if err != nil {
+			t.Fatalf("EncryptElements: %v", err)
+		}
+		if !json.Valid(enc) {
+			t.Fatalf("stored form is not JSON: %s", enc)
+		}
+		dec, err := r.DecryptElements(ctx, "t1", "Patient", "p1", enc)
+		if bytes.Contains(body, []byte(`"_enc"`)) {
+			return // a body holding envelope look-alikes may well be refused
+		}
+		if err != nil || !bytes.Equal(dec, body) {
+			t.Fatalf("round trip: %v\n got %s\nwant %s", err, dec, body)
+		}
 	})
 }
