@@ -28,6 +28,8 @@ type Config struct {
 	TokenTTL     time.Duration // access token lifetime
 	Version      string        // reported in the CapabilityStatement
 	Clock        func() time.Time
+	// Encryption turns on field encryption (nil: off).
+	Encryption *engine.Encryption
 }
 
 // DefaultConfig returns production defaults for a base URL.
@@ -50,6 +52,9 @@ func Engine(cfg Config, st store.Store) (*engine.Engine, error) {
 	var opts []engine.Option
 	if cfg.Clock != nil {
 		opts = append(opts, engine.WithClock(cfg.Clock))
+	}
+	if cfg.Encryption != nil {
+		opts = append(opts, engine.WithEncryption(*cfg.Encryption))
 	}
 	return engine.New(st, validator, ecfg, opts...), nil
 }

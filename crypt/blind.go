@@ -28,7 +28,7 @@ var ErrPrefixTooLong = errors.New("crypt: prefix longer than the indexed prefixe
 // equal inputs give equal tokens, which is what makes equality search work
 // and what the index leaks. The caller normalises value first.
 func (r *Ring) BlindIndex(ctx context.Context, tenant, param, value string) (string, error) {
-	tk, err := r.keys(ctx, tenant, true)
+	tk, err := r.ready(ctx, tenant)
 	if err != nil {
 		return "", err
 	}
@@ -41,7 +41,7 @@ func (r *Ring) BlindIndex(ctx context.Context, tenant, param, value string) (str
 // reveal its length when it is shorter than MaxPrefix, and which values share
 // prefixes (see the package documentation).
 func (r *Ring) PrefixTokens(ctx context.Context, tenant, param, value string) ([]string, error) {
-	tk, err := r.keys(ctx, tenant, true)
+	tk, err := r.ready(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (r *Ring) PrefixToken(ctx context.Context, tenant, param, prefix string) (s
 	if utf8.RuneCountInString(prefix) > r.maxPrefix {
 		return "", ErrPrefixTooLong
 	}
-	tk, err := r.keys(ctx, tenant, true)
+	tk, err := r.ready(ctx, tenant)
 	if err != nil {
 		return "", err
 	}

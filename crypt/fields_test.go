@@ -62,6 +62,7 @@ var markedResources = []struct{ typ, body string }{
 func TestElementsRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	r := newRing(t, newMemKeys())
+	ensure(t, r, "t1", "t2", "default")
 	els := crypt.DefaultElements()
 	for _, tc := range markedResources {
 		t.Run(tc.typ, func(t *testing.T) {
@@ -104,6 +105,7 @@ func TestElementsRoundTrip(t *testing.T) {
 func TestElementsExamples(t *testing.T) {
 	ctx := context.Background()
 	r := newRing(t, newMemKeys())
+	ensure(t, r, "t1", "t2", "default")
 	els := mustElements(t, append(crypt.DefaultElements().Paths("Patient"),
 		"Practitioner.name", "Practitioner.qualification.code.coding", "Questionnaire.item", "Organization.address",
 		"PractitionerRole.telecom", "Communication.payload.content[x]", "Practitioner.identifier.value")...)
@@ -138,6 +140,7 @@ func TestElementsExamples(t *testing.T) {
 func TestChoiceAndNested(t *testing.T) {
 	ctx := context.Background()
 	r := newRing(t, newMemKeys())
+	ensure(t, r, "t1", "t2", "default")
 	els := mustElements(t, "Observation.value[x]", "Observation.component.value[x]")
 	body := stored(t, `{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"x"},
 		"valueQuantity":{"value":120,"unit":"mmHg"},"_valueString":{"id":"MARK"},
@@ -179,6 +182,7 @@ func envelopes(body []byte) [][]byte {
 func TestElementsTamper(t *testing.T) {
 	ctx := context.Background()
 	r := newRing(t, newMemKeys())
+	ensure(t, r, "t1", "t2", "default")
 	els := crypt.DefaultElements()
 	enc := func(typ, id, body string) []byte {
 		out, err := r.EncryptElements(ctx, "t1", typ, id, stored(t, body), els)
@@ -242,6 +246,7 @@ func TestElementsTamper(t *testing.T) {
 func TestReencryptElements(t *testing.T) {
 	ctx := context.Background()
 	r := newRing(t, newMemKeys())
+	ensure(t, r, "t1", "t2", "default")
 	body := stored(t, markedResources[0].body)
 	v1, err := r.EncryptElements(ctx, "t1", "Patient", "p1", body, crypt.DefaultElements())
 	if err != nil {

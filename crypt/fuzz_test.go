@@ -14,6 +14,7 @@ import (
 func FuzzDecrypt(f *testing.F) {
 	ctx := context.Background()
 	r := newRing(f, newMemKeys())
+	ensure(f, r, "t1", "t2", "default")
 	aad := crypt.AAD("Patient", "p1", "Patient.name")
 	valid := map[string]string{}
 	for _, pt := range []string{"", "Peter", `[{"family":"Chalmers"}]`} {
@@ -51,6 +52,7 @@ func FuzzDecrypt(f *testing.F) {
 func FuzzDecryptElements(f *testing.F) {
 	ctx := context.Background()
 	r := newRing(f, newMemKeys())
+	ensure(f, r, "t1", "t2", "default")
 	for _, tc := range markedResources {
 		enc, err := r.EncryptElements(ctx, "t1", tc.typ, "p1", stored(f, tc.body), crypt.DefaultElements())
 		if err != nil {
@@ -77,6 +79,7 @@ func FuzzDecryptElements(f *testing.F) {
 func FuzzElementsRoundTrip(f *testing.F) {
 	ctx := context.Background()
 	r := newRing(f, newMemKeys())
+	ensure(f, r, "t1", "t2", "default")
 	els := mustElements(f, "Patient.name", "Patient.birthDate", "Patient.contact.name", "Patient.value[x]", "Patient.a.b.c")
 	for _, tc := range markedResources {
 		f.Add(stored(f, tc.body))

@@ -83,10 +83,33 @@ func NewRing(ks KeyStore, w Wrapper, opts ...RingOption) *Ring {
 	return r
 }
 
+// EnsureKeys creates the tenant's keys (DEK version 1 and the index key)
+// unless they exist. Call it when a tenant is created, or before a write
+// that may be its first: Encrypt and the token functions never create keys,
+// because they may run inside a database transaction, where writing a key
+// through another connection could wait for that very transaction. With
+// keys in memory it costs a map lookup.
+func (r *Ring) EnsureKeys(ctx context.Context, tenant string) error {
+	_, err := r.keys(ctx, tenant, true)
+	return err
+}
+
+// ready returns keys that can encrypt: ErrNoKey when the tenant has none.
+func (r *Ring) ready(ctx context.Context, tenant string) (*tenantKeys, error) {
+	tk, err := r.keys(ctx, tenant, false)
+	if err != nil {
+		return nil, err
+	}
+	if !tk.complete() {
+		return nil, fmt.Errorf("%w: the tenant has no keys yet (EnsureKeys)", ErrNoKey)
+	}
+	return tk, nil
+}
+
 // Encrypt seals plaintext for tenant under its current DEK, binding it to
-// aad (see AAD). The tenant's keys are created on its first encryption.
+// aad (see AAD). The tenant must have keys (EnsureKeys).
 func (r *Ring) Encrypt(ctx context.Context, tenant string, aad, plaintext []byte) ([]byte, error) {
-	tk, err := r.keys(ctx, tenant, true)
+	tk, err := r.ready(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}

@@ -43,8 +43,20 @@ func newRing(t testing.TB, ks crypt.KeyStore, opts ...crypt.RingOption) *crypt.R
 	return crypt.NewRing(ks, newWrapper(t, 1), opts...)
 }
 
+// ensure creates the tenants' keys.
+func ensure(t testing.TB, r *crypt.Ring, tenants ...string) {
+	t.Helper()
+	for _, tn := range tenants {
+		if err := r.EnsureKeys(context.Background(), tn); err != nil {
+			t.Fatalf("EnsureKeys %s: %v", tn, err)
+		}
+	}
+}
+
+// encrypt encrypts for tenant, creating its keys first if need be.
 func encrypt(t testing.TB, r *crypt.Ring, tenant string, aad []byte, pt string) []byte {
 	t.Helper()
+	ensure(t, r, tenant)
 	ct, err := r.Encrypt(context.Background(), tenant, aad, []byte(pt))
 	if err != nil {
 		t.Fatalf("Encrypt: %v", err)
@@ -77,6 +89,28 @@ func failsDecrypt(t testing.TB, r *crypt.Ring, what, tenant string, aad, ct []by
 	}
 	if !errors.Is(err, crypt.ErrDecrypt) && !errors.Is(err, crypt.ErrMalformed) && !errors.Is(err, crypt.ErrNoKey) {
 		t.Errorf("%s: error %v is not one of ErrDecrypt, ErrMalformed, ErrNoKey", what, err)
+	}
+}
+
+// Encryption never creates keys: it may run inside a transaction.
+func TestNoImplicitKeys(t *testing.T) {
+	ctx := context.Background()
+	ks := newMemKeys()
+	r := newRing(t, ks)
+	if _, err := r.Encrypt(ctx, "t1", nil, []byte("x")); !errors.Is(err, crypt.ErrNoKey) {
+		t.Errorf("Encrypt without keys: %v", err)
+	}
+	if _, err := r.BlindIndex(ctx, "t1", "p", "v"); !errors.Is(err, crypt.ErrNoKey) {
+		t.Errorf("BlindIndex without keys: %v", err)
+	}
+	if _, err := r.PrefixTokens(ctx, "t1", "p", "v"); !errors.Is(err, crypt.ErrNoKey) {
+		t.Errorf("PrefixTokens without keys: %v", err)
+	}
+	if _, adds := ks.counts(); adds != 0 {
+		t.Errorf("%d keys created", adds)
+	}
+	if err := r.EnsureKeys(ctx, ""); !errors.Is(err, crypt.ErrNoKey) {
+		t.Errorf("EnsureKeys for the empty tenant: %v", err)
 	}
 }
 
@@ -240,7 +274,11 @@ func TestConcurrentKeyCreation(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ct, err := rings[i%3].Encrypt(ctx, "t1", nil, []byte{byte(i)})
+			err := rings[i%3].EnsureKeys(ctx, "t1")
+			var ct []byte
+			if err == nil {
+				ct, err = rings[i%3].Encrypt(ctx, "t1", nil, []byte{byte(i)})
+			}
 			if err != nil {
 				t.Error(err)
 			}
@@ -444,6 +482,9 @@ func TestStoreDown(t *testing.T) {
 	encrypt(t, r, "t1", nil, "y")
 	if _, err := r.Encrypt(ctx, "t2", nil, []byte("z")); !errors.Is(err, errDown) {
 		t.Errorf("new tenant with the store down: %v", err)
+	}
+	if err := r.EnsureKeys(ctx, "t2"); !errors.Is(err, errDown) {
+		t.Errorf("EnsureKeys with the store down: %v", err)
 	}
 	ks.setDown(false)
 	encrypt(t, r, "t2", nil, "z")

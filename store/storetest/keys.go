@@ -121,6 +121,9 @@ func testKeysShred(t *testing.T, s store.Store, ks crypt.KeyStore) {
 	ring := crypt.NewRing(ks, w)
 	aad := crypt.AAD("Patient", "p1", "Patient.name")
 	seal := func(tn, pt string) []byte {
+		if err := ring.EnsureKeys(ctx, tn); err != nil {
+			t.Fatal(err)
+		}
 		ct, err := ring.Encrypt(ctx, tn, aad, []byte(pt))
 		if err != nil {
 			t.Fatal(err)
@@ -168,7 +171,12 @@ func testKeysConcurrentRings(t *testing.T, ks crypt.KeyStore) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ct, err := rings[i%len(rings)].Encrypt(ctx, tenant, nil, []byte{byte(i)})
+			r := rings[i%len(rings)]
+			err := r.EnsureKeys(ctx, tenant)
+			var ct []byte
+			if err == nil {
+				ct, err = r.Encrypt(ctx, tenant, nil, []byte{byte(i)})
+			}
 			if err != nil {
 				t.Error(err)
 			}
