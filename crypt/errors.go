@@ -21,3 +21,9 @@ var (
 
 // errNoTenant refuses the empty tenant, which would share keys by accident.
 var errNoTenant = fmt.Errorf("%w: empty tenant", ErrNoKey)
+
+// isDecryptFailure reports whether err says stored data is damaged or its
+// key is gone, as opposed to a store or key service that failed.
+func isDecryptFailure(err error) bool {
+	return errors.Is(err, ErrDecrypt) || errors.Is(err, ErrMalformed) || errors.Is(err, ErrNoKey)
+}

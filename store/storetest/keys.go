@@ -13,8 +13,8 @@ import (
 	"github.com/hearth-fhir/hearth/store"
 )
 
-// runKeys runs the crypt.KeyStore part of the contract, for backends that
-// offer that capability.
+// runKeys runs the crypt.KeyStore and crypt.BodyStore parts of the
+// contract, for backends that offer those capabilities.
 func runKeys(t *testing.T, s store.Store) {
 	ks, ok := s.(crypt.KeyStore)
 	if !ok {
@@ -23,6 +23,11 @@ func runKeys(t *testing.T, s store.Store) {
 	t.Run("Keys", func(t *testing.T) { testKeys(t, ks) })
 	t.Run("KeysShred", func(t *testing.T) { testKeysShred(t, s, ks) })
 	t.Run("KeysConcurrentRings", func(t *testing.T) { testKeysConcurrentRings(t, ks) })
+	bs, ok := s.(crypt.BodyStore)
+	if !ok {
+		t.Skip("backend does not implement crypt.BodyStore")
+	}
+	t.Run("Bodies", func(t *testing.T) { testBodies(t, s, bs) })
 }
 
 // testKeys checks storing, listing, re-wrapping and deleting wrapped keys,
