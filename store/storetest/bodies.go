@@ -16,7 +16,9 @@ func testBodies(t *testing.T, s store.Store, bs crypt.BodyStore) {
 	t.Parallel()
 	ctx := context.Background()
 	tenant, other := newTenant(t), newTenant(t)
-	body := func(id string, v int64) string { return fmt.Sprintf(`{"resourceType":"Basic","id":"%s","v":%d}`, id, v) }
+	body := func(id string, v int64) string {
+		return fmt.Sprintf(`{"resourceType":"Basic","id":"%s","v":%d}`, id, v)
+	}
 	want := map[string]bool{} // "current|history type/id vN"
 	for i := range 7 {
 		id := fmt.Sprintf("b%d", i)
