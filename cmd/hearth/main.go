@@ -4,6 +4,7 @@
 //	hearth migrate  apply database migrations
 //	hearth client   manage OAuth clients (client create)
 //	hearth import   load Bundles and NDJSON files
+//	hearth keys     field-encryption keys: status, rotate, rewrap, shred
 package main
 
 import (
@@ -41,6 +42,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return client(ctx, args[1:], stdout)
 	case "import":
 		return runImport(ctx, args[1:], stdout, stderr)
+	case "keys":
+		return keys(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -57,6 +60,7 @@ commands:
   migrate  apply database migrations and exit
   client   client create --name NAME --scope SCOPES: register a confidential OAuth client
   import   import FILE…: load transaction/batch Bundles (.json) and NDJSON (.ndjson)
+  keys     status | rotate | rewrap | shred: field-encryption keys
 
 Run "hearth <command> -h" for the flags of a command.
 `)
