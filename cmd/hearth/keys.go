@@ -160,4 +160,3 @@ func keysRotate(ctx context.Context, kr *keyring, bs crypt.BodyStore, tenant str
 	fmt.Fprintln(stdout)
 	return err
 }
-
