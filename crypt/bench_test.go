@@ -73,3 +73,37 @@ func BenchmarkPrefixTokens(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkElements encrypts and decrypts the elements of a Communication
+// whose payload and note (about 700 bytes) are encrypted.
+func BenchmarkElements(b *testing.B) {
+	ctx := context.Background()
+	r := newRing(b, newMemKeys())
+	ensure(b, r, "default")
+	body := stored(b, `{"resourceType":"Communication","id":"0193a7c2-5b1e-7c3a-9f00-1234567890ab","status":"completed",
+"subject":{"reference":"Patient/example","display":"Peter James Chalmers"},"sent":"2024-03-14T10:32:00+01:00",
+"payload":[{"contentString":"`+string(bytes.Repeat([]byte("Hello both, the HbA1c came back. "), 18))+`"},
+{"contentString":"Attached: lab summary and the updated medication list are available in the chart."}],
+"note":[{"text":"Patient consented to contact by phone; interpreter not needed."}]}`)
+	els := crypt.DefaultElements()
+	enc, err := r.EncryptElements(ctx, "default", "Communication", "c1", body, els)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("encrypt", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := r.EncryptElements(ctx, "default", "Communication", "c1", body, els); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decrypt", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := r.DecryptElements(ctx, "default", "Communication", "c1", enc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
