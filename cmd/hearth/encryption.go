@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/hearth-fhir/hearth/crypt"
 	"github.com/hearth-fhir/hearth/engine"
+	"github.com/hearth-fhir/hearth/fhir"
 	"github.com/hearth-fhir/hearth/store"
 )
 
@@ -20,6 +22,7 @@ type encryptionFlags struct {
 	masterKeyFile string
 	previousFile  string
 	elementsFile  string
+	elements      string
 }
 
 func (f *encryptionFlags) register(fs *flag.FlagSet) {
@@ -30,6 +33,8 @@ func (f *encryptionFlags) register(fs *flag.FlagSet) {
 		"the master key being retired: keys still wrapped by it stay readable until `hearth keys rewrap` has run")
 	fs.StringVar(&f.elementsFile, "encrypt-elements-file", "",
 		"file listing the encrypted elements (Type.element, one per line); default: the built-in PHI set")
+	fs.StringVar(&f.elements, "encrypt-elements", "",
+		"comma-separated encrypted elements (Patient.name,Observation.value[x]); with the file, both count; default: the built-in PHI set")
 }
 
 // keyring is field encryption as configured: the master key, the ring over
@@ -73,14 +78,22 @@ func (f *encryptionFlags) open(st store.Store, dataDir string) (*keyring, error)
 		opts = append(opts, crypt.WithPreviousKEKs(kr.previous))
 	}
 	kr.ring = crypt.NewRing(ks, w, opts...)
-	if f.elementsFile != "" {
-		file, err := os.Open(f.elementsFile)
-		if err != nil {
-			return nil, fmt.Errorf("--encrypt-elements-file: %w", err)
+	if f.elementsFile != "" || f.elements != "" {
+		text := strings.ReplaceAll(f.elements, ",", "\n")
+		if f.elementsFile != "" {
+			b, err := os.ReadFile(f.elementsFile)
+			if err != nil {
+				return nil, fmt.Errorf("--encrypt-elements-file: %w", err)
+			}
+			text += "\n" + string(b)
 		}
-		defer file.Close()
-		if kr.elements, err = crypt.ReadElements(file); err != nil {
-			return nil, fmt.Errorf("--encrypt-elements-file: %w", err)
+		if kr.elements, err = crypt.ReadElements(strings.NewReader(text)); err != nil {
+			return nil, fmt.Errorf("encrypted elements: %w", err)
+		}
+		for _, typ := range kr.elements.Types() {
+			if !fhir.IsResourceType(typ) {
+				return nil, fmt.Errorf("encrypted elements: %q is not an R4 resource type", typ)
+			}
 		}
 	}
 	return kr, nil

@@ -123,6 +123,25 @@ func TestKeysCommands(t *testing.T) {
 	}
 }
 
+// The element set comes from flags and files; a bad one stops the command.
+func TestEncryptElementsFlags(t *testing.T) {
+	dir := t.TempDir()
+	ndjson := filepath.Join(t.TempDir(), "p.ndjson")
+	os.WriteFile(ndjson, []byte(`{"resourceType":"Practitioner","id":"pr1","name":[{"family":"QQFLAGMARK"}]}`+"\n"), 0o600)
+	list := filepath.Join(t.TempDir(), "elements.txt")
+	os.WriteFile(list, []byte("# ours\nPatient.name\n"), 0o600)
+	out, err := hearthCmd(t, nil, "import", "--data-dir", dir, "--encrypt-elements", "Practitioner.name", "--encrypt-elements-file", list, ndjson)
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	checkNoMarker(t, dir, "QQFLAGMARK")
+	for _, bad := range []string{"Practitioner", "Nonsense.name", "Patient.na-me"} {
+		if out, err := hearthCmd(t, nil, "import", "--data-dir", dir, "--encrypt-elements", bad, ndjson); err == nil {
+			t.Errorf("--encrypt-elements %s accepted:\n%s", bad, out)
+		}
+	}
+}
+
 // checkNoMarker fails if any file of the data directory but the master key
 // holds a marker.
 func checkNoMarker(t *testing.T, dir string, markers ...string) {
