@@ -12,9 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hearth-fhir/hearth/audit"
 	"github.com/hearth-fhir/hearth/auth"
 	"github.com/hearth-fhir/hearth/engine"
 	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/policy"
 	"github.com/hearth-fhir/hearth/server"
 	"github.com/hearth-fhir/hearth/store"
 )
@@ -28,9 +30,20 @@ type Config struct {
 	TokenTTL     time.Duration // access token lifetime
 	Version      string        // reported in the CapabilityStatement
 	Clock        func() time.Time
+	// PolicyDir holds Rego files that replace or extend the default access
+	// policy; it is watched and reloaded on change.
+	PolicyDir string
+	// HideForbidden answers reads the policy denies with 404 instead of 403.
+	HideForbidden bool
+	// DisableAudit turns the audit log off (benchmarks only: an
+	// unaudited server breaks the promise that every access is recorded).
+	DisableAudit bool
 	// Encryption turns on field encryption (nil: off).
 	Encryption *engine.Encryption
 }
+
+// policyPoll is how often the policy directory is checked for changes.
+const policyPoll = 2 * time.Second
 
 // DefaultConfig returns production defaults for a base URL.
 func DefaultConfig(baseURL string) Config {
@@ -40,6 +53,12 @@ func DefaultConfig(baseURL string) Config {
 // Engine builds the engine over st: the one road to the data, for the HTTP
 // server and for commands such as import alike.
 func Engine(cfg Config, st store.Store) (*engine.Engine, error) {
+	return buildEngine(context.Background(), cfg, st, slog.New(slog.DiscardHandler))
+}
+
+// buildEngine builds the engine with access policy and audit. The policy
+// directory is watched, and the audit committer runs, until ctx ends.
+func buildEngine(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*engine.Engine, error) {
 	validator, err := fhir.NewValidator()
 	if err != nil {
 		return nil, err
@@ -49,9 +68,37 @@ func Engine(cfg Config, st store.Store) (*engine.Engine, error) {
 	if cfg.MaxEntries > 0 {
 		ecfg.MaxBundleEntries = cfg.MaxEntries
 	}
+	ecfg.HideForbidden = cfg.HideForbidden
 	var opts []engine.Option
 	if cfg.Clock != nil {
 		opts = append(opts, engine.WithClock(cfg.Clock))
+	}
+	pol, err := policy.New(ctx, policy.WithDir(cfg.PolicyDir), policy.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.PolicyDir != "" {
+		go pol.Watch(ctx, policyPoll)
+	}
+	opts = append(opts, engine.WithPolicy(pol))
+	if !cfg.DisableAudit {
+		var logOpts []audit.LogOption
+		if cfg.Clock != nil {
+			logOpts = append(logOpts, audit.WithClock(cfg.Clock))
+		}
+		// The committer writes the AuditEvents of reads and searches in
+		// transactions of its own: with encryption on, they go through a
+		// store that seals their queries too.
+		var auditStore audit.TxRunner = st
+		if cfg.Encryption != nil {
+			auditStore = engine.SealedAuditStore(st, *cfg.Encryption)
+		}
+		committer := audit.NewCommitter(auditStore)
+		context.AfterFunc(ctx, committer.Close)
+		opts = append(opts, engine.WithAudit(engine.Auditor{
+			Log:       audit.NewLog(audit.ServerRef{Name: "hearth", BaseURL: fhirBase(cfg.BaseURL)}, logOpts...),
+			Committer: committer,
+		}))
 	}
 	if cfg.Encryption != nil {
 		opts = append(opts, engine.WithEncryption(*cfg.Encryption))
@@ -59,10 +106,18 @@ func Engine(cfg Config, st store.Store) (*engine.Engine, error) {
 	return engine.New(st, validator, ecfg, opts...), nil
 }
 
+// fhirBase is the FHIR base URL under the server's external URL.
+func fhirBase(baseURL string) string {
+	if baseURL == "" {
+		return ""
+	}
+	return strings.TrimSuffix(baseURL, "/") + "/fhir"
+}
+
 // New assembles the server over st, which must be migrated.
 func New(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (http.Handler, error) {
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
-	eng, err := Engine(cfg, st)
+	eng, err := buildEngine(ctx, cfg, st, log)
 	if err != nil {
 		return nil, err
 	}

@@ -42,7 +42,9 @@ var defaultElements = []string{
 	"QuestionnaireResponse.item", "QuestionnaireResponse.text",
 	"Binary.data",
 	"DocumentReference.content.attachment.data", "DocumentReference.description", "DocumentReference.text",
-	"AuditEvent.entity.query",
+	// An AuditEvent of a search records the query twice: base64 in query
+	// and as text in description; search values are PHI.
+	"AuditEvent.entity.query", "AuditEvent.entity.description",
 }
 
 // ParseElements reads paths of the form Type.element[.element…]; an
@@ -132,6 +134,18 @@ func (e *Elements) Covers(path string) bool {
 		return false
 	}
 	return slices.ContainsFunc(e.byType[segs[0]], func(p []string) bool { return covers(p, segs[1:]) })
+}
+
+// Touches reports whether the element at path overlaps an encrypted one:
+// it is encrypted (Covers) or holds an encrypted element inside it
+// (Patient.contact holds Patient.contact.name when only that is
+// encrypted). An index over such an element would show encrypted data.
+func (e *Elements) Touches(path string) bool {
+	segs := strings.Split(path, ".")
+	if len(segs) < 2 {
+		return false
+	}
+	return slices.ContainsFunc(e.byType[segs[0]], func(p []string) bool { return covers(p, segs[1:]) || covers(segs[1:], p) })
 }
 
 // covers reports whether configured path p is q or an ancestor of it.

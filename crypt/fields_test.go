@@ -294,6 +294,12 @@ func TestParseElements(t *testing.T) {
 			t.Errorf("Covers(%s) = %v", path, !want)
 		}
 	}
+	for path, want := range map[string]bool{"Patient.name": true, "Patient": false, "DocumentReference.content": true,
+		"DocumentReference.content.attachment": true, "DocumentReference.content.attachment.url": false, "Observation.code": false} {
+		if e.Touches(path) != want {
+			t.Errorf("Touches(%s) = %v", path, !want)
+		}
+	}
 	for _, bad := range []string{"name", "patient.name", "Patient.", "Patient.Name", "Patient.na-me", "Observation.value[x].unit", "Patient..name"} {
 		if _, err := crypt.ParseElements([]string{bad}); err == nil {
 			t.Errorf("ParseElements(%q) succeeded", bad)

@@ -3,9 +3,12 @@ package engine
 import (
 	"context"
 	"errors"
+	"time"
 
+	"github.com/hearth-fhir/hearth/audit"
 	"github.com/hearth-fhir/hearth/crypt"
 	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/fhir/search"
 	"github.com/hearth-fhir/hearth/store"
 )
 
@@ -28,13 +31,23 @@ type Encryption struct {
 // validation, just before the store writes it, and decrypted just after
 // the store reads it.
 func WithEncryption(enc Encryption) Option {
-	return func(e *Engine) { e.store = &sealedStore{inner: e.store, enc: enc} }
+	return func(e *Engine) { e.store = &sealedStore{inner: e.store, enc: enc, eng: e} }
+}
+
+// SealedAuditStore wraps st so that AuditEvents appended through its
+// transactions have their encrypted elements sealed (the query a search
+// event records) and reads of them opened: for the audit committer, which
+// writes outside the engine's own transactions. Its searches and index
+// rows know no parameters; give it to nothing but the committer.
+func SealedAuditStore(st store.Resources, enc Encryption) store.Resources {
+	return &sealedStore{inner: st, enc: enc}
 }
 
 // sealedStore is store.Resources with encryption on the way in and out.
 type sealedStore struct {
 	inner store.Resources
 	enc   Encryption
+	eng   *Engine // for the search parameter registry; nil for SealedAuditStore
 }
 
 func (s *sealedStore) Read(ctx context.Context, tenant, typ, id string) (store.Record, error) {
@@ -45,6 +58,66 @@ func (s *sealedStore) Read(ctx context.Context, tenant, typ, id string) (store.R
 func (s *sealedStore) ReadVersion(ctx context.Context, tenant, typ, id string, v int64) (store.Record, error) {
 	rec, err := s.inner.ReadVersion(ctx, tenant, typ, id, v)
 	return s.open(ctx, tenant, rec, err)
+}
+
+func (s *sealedStore) Search(ctx context.Context, tenant string, q store.SearchQuery) (store.SearchPage, error) {
+	q, err := s.sealQuery(ctx, tenant, q)
+	if err != nil {
+		return store.SearchPage{}, err
+	}
+	page, err := s.inner.Search(ctx, tenant, q)
+	if err != nil {
+		return page, err
+	}
+	return s.openPage(ctx, tenant, page)
+}
+
+// openPage decrypts the records of a search page.
+func (s *sealedStore) openPage(ctx context.Context, tenant string, page store.SearchPage) (store.SearchPage, error) {
+	var err error
+	for _, recs := range [][]store.Record{page.Records, page.Included} {
+		for i, rec := range recs {
+			if recs[i], err = s.open(ctx, tenant, rec, nil); err != nil {
+				return store.SearchPage{}, err
+			}
+		}
+	}
+	return page, nil
+}
+
+// sealQuery rewrites a search into token lookups where it touches encrypted
+// elements, and refuses what tokens cannot answer.
+func (s *sealedStore) sealQuery(ctx context.Context, tenant string, q store.SearchQuery) (store.SearchQuery, error) {
+	types := q.Types
+	if len(types) == 0 {
+		types = s.enc.Elements.Types()
+	}
+	for _, k := range q.Sort {
+		for _, t := range types {
+			if k.Param != nil && s.paramIsEncrypted(t, s.lookup(t, k.Param.Code)) {
+				return q, refuse(t, k.Param.Code, "_sort")
+			}
+		}
+	}
+	var err error
+	if q.Where, err = s.sealCriteria(ctx, tenant, q.Types, q.Where); err != nil {
+		return q, err
+	}
+	if len(q.Constraints) > 0 {
+		cs := make([]store.Constraint, len(q.Constraints))
+		for i, c := range q.Constraints {
+			var ctypes []string
+			if c.Type != "*" {
+				ctypes = []string{c.Type}
+			}
+			cs[i] = c
+			if cs[i].Where, err = s.sealCriteria(ctx, tenant, ctypes, c.Where); err != nil {
+				return q, err
+			}
+		}
+		q.Constraints = cs
+	}
+	return q, nil
 }
 
 func (s *sealedStore) History(ctx context.Context, tenant string, q store.HistoryQuery) (store.HistoryPage, error) {
@@ -100,57 +173,39 @@ func (s *sealedStore) seal(ctx context.Context, tenant string, w store.Write) (s
 		return w, encryptError(r, err)
 	}
 	w.Record.Body = body
-	if w.Tokens, err = s.blindTokens(ctx, tenant, r.Type, w.Tokens); err != nil {
+	if w.Index, err = s.sealIndex(ctx, tenant, r.Type, w.Index); err != nil {
 		return w, encryptError(r, err)
+	}
+	if len(w.Tokens) > 0 {
+		rows := make([]search.TokenRow, len(w.Tokens))
+		for i, t := range w.Tokens {
+			rows[i] = search.TokenRow(t)
+		}
+		ix, err := s.sealIndex(ctx, tenant, r.Type, search.Index{Tokens: rows})
+		if err != nil {
+			return w, encryptError(r, err)
+		}
+		w.Tokens = make([]store.Token, len(ix.Tokens))
+		for i, t := range ix.Tokens {
+			w.Tokens[i] = store.Token(t)
+		}
 	}
 	return w, nil
 }
 
-// The token index holds identifier values, which for an encrypted
-// identifier would leak what the body hides. Such rows hold HMAC tokens
-// instead (no system; the code is the token): one for system|value and one
-// for the value alone, so that both query forms find them by equality.
-func identifierParams(typ string) (withSystem, anySystem string) {
-	return typ + ".identifier", typ + ".identifier:value"
-}
-
-func (s *sealedStore) blindTokens(ctx context.Context, tenant, typ string, toks []store.Token) ([]store.Token, error) {
-	if !s.enc.Elements.Covers(typ + ".identifier") {
-		return toks, nil
-	}
-	withSys, anySys := identifierParams(typ)
-	out := make([]store.Token, 0, len(toks)*2)
-	for _, t := range toks {
-		if t.Param != "identifier" {
-			out = append(out, t)
-			continue
-		}
-		a, err := s.enc.Ring.BlindIndex(ctx, tenant, withSys, string(crypt.AAD(t.System, t.Code)))
-		if err != nil {
-			return nil, err
-		}
-		b, err := s.enc.Ring.BlindIndex(ctx, tenant, anySys, t.Code)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, store.Token{Param: t.Param, Code: a}, store.Token{Param: t.Param, Code: b})
-	}
-	return out, nil
-}
-
-// blindQuery turns an identifier query into the lookup of its token.
+// blindQuery turns a token query on an encrypted parameter into the
+// lookup of its token.
 func (s *sealedStore) blindQuery(ctx context.Context, tenant string, q store.TokenQuery) (store.TokenQuery, error) {
-	if q.Param != "identifier" || !s.enc.Elements.Covers(q.Type+".identifier") {
+	if !s.paramIsEncrypted(q.Type, s.lookup(q.Type, q.Param)) {
 		return q, nil
 	}
-	withSys, anySys := identifierParams(q.Type)
 	var err error
 	if q.AnySystem {
-		q.Code, err = s.enc.Ring.BlindIndex(ctx, tenant, anySys, q.Code)
+		q.Code, err = s.enc.Ring.BlindIndex(ctx, tenant, tokenDomain(q.Type, q.Param, "code"), q.Code)
 	} else {
-		q.Code, err = s.enc.Ring.BlindIndex(ctx, tenant, withSys, string(crypt.AAD(q.System, q.Code)))
+		q.Code, err = s.enc.Ring.BlindIndex(ctx, tenant, tokenDomain(q.Type, q.Param, "system|code"), string(crypt.AAD(q.System, q.Code)))
 	}
-	q.System, q.AnySystem = "", false
+	q.System, q.AnySystem = "", true
 	return q, err
 }
 
@@ -207,9 +262,113 @@ func (t *sealedTx) FindTokens(ctx context.Context, q store.TokenQuery) ([]string
 	return t.inner.FindTokens(ctx, q)
 }
 
+func (t *sealedTx) Search(ctx context.Context, q store.SearchQuery) (store.SearchPage, error) {
+	q, err := t.s.sealQuery(ctx, t.tenant, q)
+	if err != nil {
+		return store.SearchPage{}, err
+	}
+	page, err := t.inner.Search(ctx, q)
+	if err != nil {
+		return page, err
+	}
+	return t.s.openPage(ctx, t.tenant, page)
+}
+
+// AuditHead and PutAudit let AuditEvents join the transaction, as the
+// store's own Tx does. PutAudit seals their encrypted elements and links
+// the chain over the sealed bodies, which are what the store keeps and
+// what verification reads.
+func (t *sealedTx) AuditHead(ctx context.Context, genesis []byte) (store.AuditHead, error) {
+	atx, ok := t.inner.(store.AuditTx)
+	if !ok {
+		return store.AuditHead{}, fhir.Errorf(fhir.KindInternal, "the store cannot keep audit events")
+	}
+	return atx.AuditHead(ctx, genesis)
+}
+
+func (t *sealedTx) PutAudit(ctx context.Context, head store.AuditHead, entries []store.AuditEntry) error {
+	atx, ok := t.inner.(store.AuditTx)
+	if !ok {
+		return fhir.Errorf(fhir.KindInternal, "the store cannot keep audit events")
+	}
+	sealed := make([]store.AuditEntry, len(entries))
+	prev := head.Hash
+	for i, en := range entries {
+		body, err := t.s.enc.Ring.EncryptElements(ctx, t.tenant, auditType, en.ID, en.Body, t.s.enc.Elements)
+		if err != nil {
+			return encryptError(store.Record{Type: auditType, ID: en.ID}, err)
+		}
+		en.Body, en.PrevHash = body, prev
+		en.Hash = audit.Hash(prev, body)
+		prev = en.Hash
+		sealed[i] = en
+	}
+	return atx.PutAudit(ctx, head, sealed)
+}
+
+// The audit log capability passes through; AuditEvents read one by one
+// (the FHIR read of an AuditEvent) are opened. Scans return entries as
+// stored, since verification hashes the stored bytes.
+
+func (s *sealedStore) auditLog() (store.AuditLog, error) {
+	log, ok := s.inner.(store.AuditLog)
+	if !ok {
+		return nil, fhir.Errorf(fhir.KindNotFound, "no audit log")
+	}
+	return log, nil
+}
+
+func (s *sealedStore) ReadAudit(ctx context.Context, tenant, id string) (store.AuditEntry, error) {
+	log, err := s.auditLog()
+	if err != nil {
+		return store.AuditEntry{}, err
+	}
+	en, err := log.ReadAudit(ctx, tenant, id)
+	if err != nil {
+		return en, err
+	}
+	rec, err := s.open(ctx, tenant, store.Record{Type: auditType, ID: id, Version: 1, Body: en.Body}, nil)
+	en.Body = rec.Body
+	return en, err
+}
+
+func (s *sealedStore) ScanAudit(ctx context.Context, tenant string, q store.AuditQuery) ([]store.AuditEntry, error) {
+	log, err := s.auditLog()
+	if err != nil {
+		return nil, err
+	}
+	return log.ScanAudit(ctx, tenant, q)
+}
+
+func (s *sealedStore) AuditChain(ctx context.Context, tenant string) (store.AuditHead, error) {
+	log, err := s.auditLog()
+	if err != nil {
+		return store.AuditHead{}, err
+	}
+	return log.AuditChain(ctx, tenant)
+}
+
+func (s *sealedStore) AuditTenants(ctx context.Context) ([]string, error) {
+	log, err := s.auditLog()
+	if err != nil {
+		return nil, err
+	}
+	return log.AuditTenants(ctx)
+}
+
+func (s *sealedStore) PurgeAudit(ctx context.Context, tenant string, before time.Time) (int64, error) {
+	log, err := s.auditLog()
+	if err != nil {
+		return 0, err
+	}
+	return log.PurgeAudit(ctx, tenant, before)
+}
+
 var (
 	_ store.Resources = (*sealedStore)(nil)
+	_ store.AuditLog  = (*sealedStore)(nil)
 	_ store.Tx        = (*sealedTx)(nil)
+	_ store.AuditTx   = (*sealedTx)(nil)
 	_ BulkTx          = (*sealedTx)(nil)
 )
 

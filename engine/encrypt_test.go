@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hearth-fhir/hearth/audit"
 	"github.com/hearth-fhir/hearth/auth/scope"
 	"github.com/hearth-fhir/hearth/crypt"
 	"github.com/hearth-fhir/hearth/engine"
@@ -72,9 +73,6 @@ var markedResources = []struct{ typ, body string }{
 	{"DocumentReference", `{"resourceType":"DocumentReference","status":"current","description":"` + marker + `-description",
 		"content":[{"attachment":{"contentType":"text/plain","data":"` + b64(marker+"-document") + `"}},
 		{"attachment":{"contentType":"text/plain","url":"http://example.org/public"}}]}`},
-	{"AuditEvent", `{"resourceType":"AuditEvent","type":{"system":"http://dicom.nema.org/resources/ontology/DCM","code":"110112"},
-		"recorded":"2024-01-01T00:00:00Z","agent":[{"requestor":true}],"source":{"observer":{"display":"hearth"}},
-		"entity":[{"query":"` + b64(marker+"-query") + `"}]}`},
 }
 
 // backend is a store with raw access to its bytes and rows.
@@ -217,10 +215,17 @@ func newEngine(t testing.TB, st store.Store, ring *crypt.Ring, fails *failures) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Audit is on, as in production: searches record their queries.
+	var auditStore audit.TxRunner = st
 	var opts []engine.Option
 	if ring != nil {
-		opts = append(opts, engine.WithEncryption(engine.Encryption{Ring: ring, Elements: crypt.DefaultElements(), OnDecryptFailure: fails.record}))
+		enc := engine.Encryption{Ring: ring, Elements: crypt.DefaultElements(), OnDecryptFailure: fails.record}
+		opts = append(opts, engine.WithEncryption(enc))
+		auditStore = engine.SealedAuditStore(st, enc)
 	}
+	committer := audit.NewCommitter(auditStore)
+	t.Cleanup(committer.Close)
+	opts = append(opts, engine.WithAudit(engine.Auditor{Log: audit.NewLog(audit.ServerRef{Name: "hearth"}), Committer: committer}))
 	return engine.New(st, v, engine.DefaultConfig(), opts...)
 }
 

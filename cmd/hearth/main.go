@@ -5,6 +5,7 @@
 //	hearth client   manage OAuth clients (client create)
 //	hearth import   load Bundles and NDJSON files
 //	hearth keys     field-encryption keys: status, rotate, rewrap, shred
+//	hearth audit    verify or purge the audit log
 package main
 
 import (
@@ -44,6 +45,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runImport(ctx, args[1:], stdout, stderr)
 	case "keys":
 		return keys(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -61,6 +64,8 @@ commands:
   client   client create --name NAME --scope SCOPES: register a confidential OAuth client
   import   import FILE…: load transaction/batch Bundles (.json) and NDJSON (.ndjson)
   keys     status | rotate | rewrap | shred: field-encryption keys
+  audit    audit verify: check every tenant's AuditEvent hash chain and report the first break;
+           audit purge --older-than D: remove AuditEvents past retention (default 6 years)
 
 Run "hearth <command> -h" for the flags of a command.
 `)

@@ -28,6 +28,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	updateCreate := fs.Bool("update-create", true, "let PUT create a resource with a client-chosen id")
 	tokenTTL := fs.Duration("token-ttl", time.Hour, "lifetime of issued access tokens")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	policyDir := fs.String("policy-dir", "", "directory of Rego files that replace or extend the default access policy (watched)")
+	hideForbidden := fs.Bool("hide-forbidden", false, "answer reads the access policy denies with 404 instead of 403")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,6 +70,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	cfg.Encryption = kr.engineEncryption(log)
 	cfg.MaxBodyBytes, cfg.UpdateCreate, cfg.TokenTTL, cfg.Version = *maxBody, *updateCreate, *tokenTTL, version
 	cfg.MaxEntries = *maxEntries
+	cfg.PolicyDir, cfg.HideForbidden = *policyDir, *hideForbidden
 	handler, err := app.New(ctx, cfg, st, log)
 	if err != nil {
 		return err
