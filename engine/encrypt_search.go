@@ -262,7 +262,9 @@ func (s *sealedStore) sealValues(ctx context.Context, tenant, typ string, c sear
 	}
 	ring := s.enc.Ring
 	values := make([]search.Value, 0, len(c.Values))
-	tok := func(kind, v string) (string, error) { return ring.BlindIndex(ctx, tenant, tokenDomain(typ, code, kind), v) }
+	tok := func(kind, v string) (string, error) {
+		return ring.BlindIndex(ctx, tenant, tokenDomain(typ, code, kind), v)
+	}
 	switch c.Param.Type {
 	case search.TypeToken:
 		if c.Modifier != search.ModNone && c.Modifier != search.ModNot {
