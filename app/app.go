@@ -45,6 +45,8 @@ type Config struct {
 	TrustedIssuers []auth.TrustedIssuer
 	RateLimit      auth.RateLimit
 	RefreshTTL     time.Duration
+	// Encryption turns on field encryption (nil: off).
+	Encryption *engine.Encryption
 }
 
 // policyPoll is how often the policy directory is checked for changes.
@@ -91,12 +93,22 @@ func buildEngine(ctx context.Context, cfg Config, st store.Store, log *slog.Logg
 		if cfg.Clock != nil {
 			logOpts = append(logOpts, audit.WithClock(cfg.Clock))
 		}
-		committer := audit.NewCommitter(st)
+		// The committer writes the AuditEvents of reads and searches in
+		// transactions of its own: with encryption on, they go through a
+		// store that seals their queries too.
+		var auditStore audit.TxRunner = st
+		if cfg.Encryption != nil {
+			auditStore = engine.SealedAuditStore(st, *cfg.Encryption)
+		}
+		committer := audit.NewCommitter(auditStore)
 		context.AfterFunc(ctx, committer.Close)
 		opts = append(opts, engine.WithAudit(engine.Auditor{
 			Log:       audit.NewLog(audit.ServerRef{Name: "hearth", BaseURL: fhirBase(cfg.BaseURL)}, logOpts...),
 			Committer: committer,
 		}))
+	}
+	if cfg.Encryption != nil {
+		opts = append(opts, engine.WithEncryption(*cfg.Encryption))
 	}
 	return engine.New(st, validator, ecfg, opts...), nil
 }

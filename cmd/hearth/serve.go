@@ -23,6 +23,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var sf storageFlags
 	sf.register(fs)
+	var ef encryptionFlags
+	ef.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	baseURL := fs.String("base-url", "", "external URL of the server (default http://ADDR); the token issuer")
 	maxBody := fs.Int64("max-body-bytes", 16<<20, "largest request body accepted (413 above)")
@@ -67,8 +69,19 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	kr, err := ef.open(st, sf.dataDir)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	kr.warn(log)
+	if err := kr.check(ctx); err != nil {
+		ln.Close()
+		return err
+	}
 
 	cfg := app.DefaultConfig(*baseURL)
+	cfg.Encryption = kr.engineEncryption(log)
 	cfg.MaxBodyBytes, cfg.UpdateCreate, cfg.TokenTTL, cfg.Version = *maxBody, *updateCreate, *tokenTTL, version
 	cfg.MaxEntries = *maxEntries
 	cfg.PolicyDir, cfg.HideForbidden = *policyDir, *hideForbidden
