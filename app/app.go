@@ -28,6 +28,7 @@ type Config struct {
 	MaxBodyBytes int64         // request body cap (413 above)
 	UpdateCreate bool          // PUT may create
 	MaxEntries   int           // largest batch/transaction Bundle (413 above)
+	MaxSearch    int           // largest search page (_count is capped to it)
 	TokenTTL     time.Duration // access token lifetime
 	Version      string        // reported in the CapabilityStatement
 	Clock        func() time.Time
@@ -74,6 +75,13 @@ func buildEngine(ctx context.Context, cfg Config, st store.Store, log *slog.Logg
 	ecfg.UpdateCreate = cfg.UpdateCreate
 	if cfg.MaxEntries > 0 {
 		ecfg.MaxBundleEntries = cfg.MaxEntries
+	}
+	if cfg.MaxSearch > 0 {
+		ecfg.MaxSearchCount = cfg.MaxSearch
+	}
+	if cfg.BaseURL != "" {
+		// Absolute references to this server index and search as local ones.
+		ecfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/") + "/fhir"
 	}
 	ecfg.HideForbidden = cfg.HideForbidden
 	var opts []engine.Option

@@ -67,6 +67,9 @@ type Config struct {
 	// DefaultSearchCount and MaxSearchCount bound search pages (_count).
 	DefaultSearchCount int
 	MaxSearchCount     int
+	// SearchTimeout bounds one search's time in the database (0: none), so
+	// that a bad plan cannot hold a connection for minutes.
+	SearchTimeout time.Duration
 	// BaseURL is the FHIR base URL (http://host/fhir): absolute references
 	// under it are indexed and searched as local ones. Optional.
 	BaseURL string
@@ -80,7 +83,7 @@ type Config struct {
 // DefaultConfig is what a production server uses unless told otherwise.
 func DefaultConfig() Config {
 	return Config{UpdateCreate: true, DefaultHistoryCount: 50, MaxHistoryCount: 1000, MaxBundleEntries: 10000,
-		DefaultSearchCount: 20, MaxSearchCount: 1000}
+		DefaultSearchCount: 20, MaxSearchCount: 1000, SearchTimeout: 30 * time.Second}
 }
 
 // Engine performs interactions against a store.

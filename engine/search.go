@@ -36,8 +36,22 @@ type SearchResult struct {
 // Search runs a search. It needs the search permission on every type
 // searched and read on every type whose resources the result includes;
 // resources of types the caller may not read never match a chain or _has
-// and are never included.
+// and are never included. Under an access policy the policy's search
+// constraints narrow every part of the search inside its SQL, and fields
+// the policy hides are removed from what it returns. Every search is
+// audited with its query.
 func (e *Engine) Search(ctx context.Context, p Principal, req SearchRequest) (SearchResult, error) {
+	interaction := "search-type"
+	if req.Type == "" {
+		interaction = "search-system"
+	}
+	res, err := e.search(ctx, p, interaction, req)
+	ev := e.event(p, interaction, err)
+	ev.Query = req.Type + "?" + req.Query
+	return res, e.commitAudit(ctx, p, err, ev)
+}
+
+func (e *Engine) search(ctx context.Context, p Principal, interaction string, req SearchRequest) (SearchResult, error) {
 	if req.Type != "" {
 		if err := checkType(req.Type); err != nil {
 			return SearchResult{}, err
@@ -52,9 +66,17 @@ func (e *Engine) Search(ctx context.Context, p Principal, req SearchRequest) (Se
 	if err := searchAllowed(p, q); err != nil {
 		return SearchResult{}, err
 	}
+	d, err := e.decide(ctx, p, interaction, req.Type, "", nil, nil)
+	if err != nil {
+		return SearchResult{}, err
+	}
+	cons, err := e.policyConstraints(d.SearchConstraints, reachableTypes(q))
+	if err != nil {
+		return SearchResult{}, err
+	}
+	cons = append(append(cons, readConstraints(p, q)...), req.Constraints...)
 	sq := store.SearchQuery{
-		Types: q.Types, Where: q.Criteria, Sort: q.Sort, Include: q.Include,
-		Constraints: append(readConstraints(p, q), req.Constraints...),
+		Types: q.Types, Where: q.Criteria, Sort: q.Sort, Include: q.Include, Constraints: cons,
 	}
 	sq.Count = e.cfg.DefaultSearchCount
 	if q.Count >= 0 {
@@ -76,9 +98,19 @@ func (e *Engine) Search(ctx context.Context, p Principal, req SearchRequest) (Se
 		// pays it (and a count-only search, which is nothing else).
 		sq.Total = sq.Cursor == nil || sq.Count == 0
 	}
+	if e.cfg.SearchTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.cfg.SearchTimeout)
+		defer cancel()
+	}
 	page, err := e.store.Search(ctx, p.Tenant, sq)
 	if err != nil {
 		return SearchResult{}, err
+	}
+	for _, recs := range [][]store.Record{page.Records, page.Included} {
+		for i := range recs {
+			recs[i].Body = redact(recs[i].Body, recs[i].Type, d.HiddenFields)
+		}
 	}
 	if err := e.subset(q, &page); err != nil {
 		return SearchResult{}, err

@@ -84,3 +84,12 @@ type TxSearcher interface {
 // ErrBadCursor refuses a cursor that does not fit the search it is used
 // with (another _sort, or a forged value).
 var ErrBadCursor = fhir.Errorf(fhir.KindInvalid, "the paging cursor does not fit this search; start again from the first page")
+
+// Analyzer is an optional store capability: refreshing the query planner's
+// statistics of the resource and index tables. Search plans depend on
+// them; until PostgreSQL's autovacuum has analyzed freshly loaded tables
+// it assumes they are nearly empty and may pick nested loops that take
+// minutes on a few thousand rows. Bulk loads call Analyze when they end.
+type Analyzer interface {
+	Analyze(ctx context.Context) error
+}

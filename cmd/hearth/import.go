@@ -17,6 +17,7 @@ import (
 	"github.com/hearth-fhir/hearth/auth/scope"
 	"github.com/hearth-fhir/hearth/engine"
 	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/store"
 )
 
 // ndjsonChunk is how many NDJSON lines go into one transaction.
@@ -92,6 +93,13 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	im.progress.done()
+	// Search plans need statistics of the tables just filled; autovacuum
+	// would get there, but searches right after an import must not wait.
+	if a, ok := st.(store.Analyzer); ok {
+		if err := a.Analyze(ctx); err != nil {
+			im.failures = append(im.failures, fmt.Sprintf("analyze: %v", err))
+		}
+	}
 	im.summary(stdout)
 	if len(im.failures) > 0 {
 		return fmt.Errorf("%d failures", len(im.failures))

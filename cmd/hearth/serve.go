@@ -30,6 +30,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	maxBody := fs.Int64("max-body-bytes", 16<<20, "largest request body accepted (413 above)")
 	maxEntries := fs.Int("max-bundle-entries", 10000, "largest batch or transaction Bundle accepted (413 above)")
 	updateCreate := fs.Bool("update-create", true, "let PUT create a resource with a client-chosen id")
+	maxSearch := fs.Int("max-search-count", 1000, "largest search page; _count is capped to it")
 	tokenTTL := fs.Duration("token-ttl", time.Hour, "lifetime of issued access tokens")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	policyDir := fs.String("policy-dir", "", "directory of Rego files that replace or extend the default access policy (watched)")
@@ -83,7 +84,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	cfg := app.DefaultConfig(*baseURL)
 	cfg.Encryption = kr.engineEncryption(log)
 	cfg.MaxBodyBytes, cfg.UpdateCreate, cfg.TokenTTL, cfg.Version = *maxBody, *updateCreate, *tokenTTL, version
-	cfg.MaxEntries = *maxEntries
+	cfg.MaxEntries, cfg.MaxSearch = *maxEntries, *maxSearch
 	cfg.PolicyDir, cfg.HideForbidden = *policyDir, *hideForbidden
 	login.MFATenants, login.MFARoles = splitList(*mfaTenants), splitList(*mfaRoles)
 	cfg.Login, cfg.RefreshTTL = login, *refreshTTL

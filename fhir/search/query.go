@@ -36,6 +36,10 @@ type Criterion struct {
 	Chain *Chain
 	// Has is a reverse chain (_has); Param is nil then.
 	Has *Has
+	// Any holds when one of its criteria holds; Param is nil then. Queries
+	// never parse into it: callers build it, e.g. for an access-policy
+	// clause that allows sender or recipient.
+	Any []Criterion
 }
 
 // Chain selects resources whose reference (the Criterion's Param) points at

@@ -56,3 +56,11 @@ func (t *tx) Search(ctx context.Context, q store.SearchQuery) (store.SearchPage,
 	page, err := sqlbase.Search(ctx, searcher{t.tx}, dialect, t.tenant, q)
 	return page, wrap("postgres.Tx.Search", err, "")
 }
+
+var _ store.Analyzer = (*DB)(nil)
+
+// Analyze refreshes the planner statistics of the tables searches read.
+func (db *DB) Analyze(ctx context.Context) error {
+	_, err := db.pool.Exec(ctx, `ANALYZE resources, token_idx, string_idx, date_idx, number_idx, quantity_idx, reference_idx, uri_idx`)
+	return wrap("postgres.Analyze", err, "")
+}

@@ -53,3 +53,11 @@ func (t *tx) Search(ctx context.Context, q store.SearchQuery) (store.SearchPage,
 	page, err := sqlbase.Search(ctx, searcher{t.tx}, dialect, t.tenant, q)
 	return page, wrap("sqlite.Tx.Search", err, "")
 }
+
+var _ store.Analyzer = (*DB)(nil)
+
+// Analyze refreshes the statistics SQLite's planner keeps (sqlite_stat1).
+func (db *DB) Analyze(ctx context.Context) error {
+	_, err := db.write.ExecContext(ctx, `ANALYZE`)
+	return wrap("sqlite.Analyze", err, "")
+}

@@ -143,6 +143,9 @@ func testSearchParameters(t *testing.T, s store.Store, reg *search.Registry) {
 			{"Patient", "_has:Observation:patient:code=29463-7", []string{"example"}, false},
 			{"Organization", "_has:Patient:organization:_has:Observation:subject:code=8310-5", []string{"1"}, false},
 			{"Communication", "subject=Patient/example&encounter=Encounter/example", []string{"example"}, false},
+			{"Observation", "based-on:identifier=https://acme.org/identifiers%7C1234", []string{"blood-pressure"}, false},
+			{"Observation", "based-on:identifier=1234", []string{"blood-pressure"}, false},
+			{"Observation", "based-on:missing=false", nil, false},
 		},
 		"date": {
 			{"Patient", "birthdate=1974-12-25", []string{"ch-example", "example"}, false},
@@ -179,6 +182,8 @@ func testSearchParameters(t *testing.T, s store.Store, reg *search.Registry) {
 			{"RiskAssessment", "probability=ap1", []string{"ra3"}, false},
 			{"RiskAssessment", "probability=1e0", []string{"ra3"}, false},
 			{"RiskAssessment", "probability=le0.02", []string{"ra1"}, false},
+			{"RiskAssessment", "probability:missing=false&subject=Patient/f001", []string{"ra3"}, false},
+			{"RiskAssessment", "probability:missing=true", nil, false},
 		},
 		"quantity": {
 			{"Observation", "value-quantity=185", []string{"example"}, false},
@@ -201,6 +206,8 @@ func testSearchParameters(t *testing.T, s store.Store, reg *search.Registry) {
 			{"Questionnaire", "url:below=http://hl7.org/fhir/", []string{"f201"}, false},
 			{"Questionnaire", "url:above=http://hl7.org/fhir/Questionnaire/f201/extra", []string{"f201"}, false},
 			{"Communication", "instantiates-uri=http://example.org/hyperkalemia", []string{"example"}, false},
+			{"Questionnaire", "url:missing=true", nil, false},
+			{"Observation", "_profile:missing=false&code=29463-7", nil, false},
 			{"Observation", "_profile=http://hl7.org/fhir/StructureDefinition/vitalsigns", []string{"blood-pressure", "bmi", "body-temperature"}, false},
 		},
 		"sort": {

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 	t.Run("SearchIncludes", func(t *testing.T) { testSearchIncludes(t, s, reg) })
 	t.Run("SearchConstraints", func(t *testing.T) { testSearchConstraints(t, s, reg) })
 	t.Run("SearchInTx", func(t *testing.T) { testSearchInTx(t, s, reg) })
+	t.Run("SearchLastUpdated", func(t *testing.T) { testSearchLastUpdated(t, s, reg) })
 	t.Run("Tenants", func(t *testing.T) { testTenants(t, s) })
 	t.Run("Clients", func(t *testing.T) { testClients(t, s) })
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, s) })

@@ -107,11 +107,48 @@ func count(ctx context.Context, db Querier, d Dialect, tenant string, q store.Se
 // pageRows fetches up to Count+1 matches after (or, backward, before) the
 // cursor: keyset paging, so rows written meanwhile never shift a page.
 func pageRows(ctx context.Context, db Querier, d Dialect, tenant string, q store.SearchQuery, cur *store.Cursor) ([]row, error) {
+	sql, args, err := pageSQL(d, tenant, q, cur)
+	if err != nil {
+		return nil, err
+	}
+	nkeys := len(q.Sort)
+	var out []row
+	err = db.Query(ctx, sql, args, func(sc Scanner) error {
+		var r row
+		var lastUpdated int64
+		dest := []any{&r.rec.Type, &r.rec.ID}
+		if !q.IDsOnly {
+			dest = append(dest, &r.rec.Version, &lastUpdated, &r.rec.Body)
+		}
+		r.keys = make([]any, nkeys)
+		for k := range r.keys {
+			dest = append(dest, &r.keys[k])
+		}
+		if err := sc.Scan(dest...); err != nil {
+			return err
+		}
+		r.rec.LastUpdated = Time(lastUpdated)
+		for k, v := range r.keys {
+			if b, ok := v.([]byte); ok {
+				r.keys[k] = string(b)
+			}
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, Wrap("sqlbase.Search", err)
+}
+
+// pageSQL is the statement behind one page: the filtered matches, ordered
+// by the sort keys then id and type, after the cursor, Count+1 of them.
+// With sort keys the keys are computed and the page cut on narrow rows
+// first; only the page's rows are joined back for their bodies.
+func pageSQL(d Dialect, tenant string, q store.SearchQuery, cur *store.Cursor) (string, []any, error) {
 	s := newSQLSearch(d.Placeholder, tenant, q.Constraints)
 	filter := s.resourceFilter("r", q.Types, q.Where)
 	backward := cur != nil && cur.Backward
 	if cur != nil && len(cur.Keys) != len(q.Sort) {
-		return nil, store.ErrBadCursor
+		return "", nil, store.ErrBadCursor
 	}
 	keys := make([]string, len(q.Sort))
 	for k, sk := range q.Sort {
@@ -145,34 +182,13 @@ func pageRows(ctx context.Context, db Querier, d Dialect, tenant string, q store
 		sql = "SELECT " + cols + ", " + strings.Join(names, ", ") + " FROM (" + sel + ") p JOIN resources r ON r.tenant_id = " +
 			s.tenant + " AND r.type = p.type AND r.id = p.id ORDER BY " + orderBy(names, "p.id", "p.type", q.Sort, backward)
 	}
-	if s.err != nil {
-		return nil, s.err
-	}
-	var out []row
-	err := db.Query(ctx, sql, s.args, func(sc Scanner) error {
-		var r row
-		var lastUpdated int64
-		dest := []any{&r.rec.Type, &r.rec.ID}
-		if !q.IDsOnly {
-			dest = append(dest, &r.rec.Version, &lastUpdated, &r.rec.Body)
-		}
-		r.keys = make([]any, len(keys))
-		for k := range r.keys {
-			dest = append(dest, &r.keys[k])
-		}
-		if err := sc.Scan(dest...); err != nil {
-			return err
-		}
-		r.rec.LastUpdated = Time(lastUpdated)
-		for k, v := range r.keys {
-			if b, ok := v.([]byte); ok {
-				r.keys[k] = string(b)
-			}
-		}
-		out = append(out, r)
-		return nil
-	})
-	return out, Wrap("sqlbase.Search", err)
+	return sql, s.args, s.err
+}
+
+// PageSQL returns the statement and arguments of q's first page, for
+// EXPLAIN in benchmarks and diagnostics.
+func PageSQL(d Dialect, tenant string, q store.SearchQuery) (string, []any, error) {
+	return pageSQL(d, tenant, q, q.Cursor)
 }
 
 // sortKey is the value a resource sorts by for one key: the lowest of its

@@ -26,6 +26,10 @@ type sqlSearch struct {
 	cons        []store.Constraint
 	aliases     int
 	err         error
+	// inConstraint is set while a constraint's own criteria compile: they
+	// are not constrained again, which would recurse without end when a
+	// constraint on a type reaches that type (a chain, a _has).
+	inConstraint bool
 }
 
 func newSQLSearch(placeholder func(int) string, tenant string, cons []store.Constraint) *sqlSearch {
@@ -131,6 +135,11 @@ func (s *sqlSearch) resourceFilter(a string, types []string, where []search.Crit
 // constraints are the policy criteria for the resources of a; a criterion of
 // a constraint on one type holds only for rows of that type.
 func (s *sqlSearch) constraints(a string, types []string) []string {
+	if s.inConstraint {
+		return nil
+	}
+	s.inConstraint = true
+	defer func() { s.inConstraint = false }()
 	var out []string
 	for _, c := range s.cons {
 		if c.Deny || len(c.Where) == 0 || (c.Type != "*" && types != nil && !contains(types, c.Type)) {
@@ -165,6 +174,12 @@ func contains(list []string, s string) bool {
 // criterion compiles one criterion on resource alias a of types.
 func (s *sqlSearch) criterion(a string, types []string, c *search.Criterion) string {
 	switch {
+	case len(c.Any) > 0:
+		ors := make([]string, len(c.Any))
+		for i := range c.Any {
+			ors[i] = s.criterion(a, types, &c.Any[i])
+		}
+		return "(" + strings.Join(ors, " OR ") + ")"
 	case c.Has != nil:
 		return s.has(a, types, c.Has)
 	case c.Param == nil:
