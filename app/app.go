@@ -12,9 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hearth-fhir/hearth/audit"
 	"github.com/hearth-fhir/hearth/auth"
 	"github.com/hearth-fhir/hearth/engine"
 	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/policy"
 	"github.com/hearth-fhir/hearth/server"
 	"github.com/hearth-fhir/hearth/store"
 	"github.com/hearth-fhir/hearth/web"
@@ -35,7 +37,18 @@ type Config struct {
 	TrustedIssuers []auth.TrustedIssuer
 	RateLimit      auth.RateLimit
 	RefreshTTL     time.Duration
+	// PolicyDir holds Rego files that replace or extend the default access
+	// policy; it is watched and reloaded on change.
+	PolicyDir string
+	// HideForbidden answers reads the policy denies with 404 instead of 403.
+	HideForbidden bool
+	// DisableAudit turns the audit log off (benchmarks only: an
+	// unaudited server breaks the promise that every access is recorded).
+	DisableAudit bool
 }
+
+// policyPoll is how often the policy directory is checked for changes.
+const policyPoll = 2 * time.Second
 
 // DefaultConfig returns production defaults for a base URL.
 func DefaultConfig(baseURL string) Config {
@@ -45,6 +58,12 @@ func DefaultConfig(baseURL string) Config {
 // Engine builds the engine over st: the one road to the data, for the HTTP
 // server and for commands such as import alike.
 func Engine(cfg Config, st store.Store) (*engine.Engine, error) {
+	return buildEngine(context.Background(), cfg, st, slog.New(slog.DiscardHandler))
+}
+
+// buildEngine builds the engine with access policy and audit. The policy
+// directory is watched, and the audit committer runs, until ctx ends.
+func buildEngine(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*engine.Engine, error) {
 	validator, err := fhir.NewValidator()
 	if err != nil {
 		return nil, err
@@ -54,11 +73,40 @@ func Engine(cfg Config, st store.Store) (*engine.Engine, error) {
 	if cfg.MaxEntries > 0 {
 		ecfg.MaxBundleEntries = cfg.MaxEntries
 	}
+	ecfg.HideForbidden = cfg.HideForbidden
 	var opts []engine.Option
 	if cfg.Clock != nil {
 		opts = append(opts, engine.WithClock(cfg.Clock))
 	}
+	pol, err := policy.New(ctx, policy.WithDir(cfg.PolicyDir), policy.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.PolicyDir != "" {
+		go pol.Watch(ctx, policyPoll)
+	}
+	opts = append(opts, engine.WithPolicy(pol))
+	if !cfg.DisableAudit {
+		var logOpts []audit.LogOption
+		if cfg.Clock != nil {
+			logOpts = append(logOpts, audit.WithClock(cfg.Clock))
+		}
+		committer := audit.NewCommitter(st)
+		context.AfterFunc(ctx, committer.Close)
+		opts = append(opts, engine.WithAudit(engine.Auditor{
+			Log:       audit.NewLog(audit.ServerRef{Name: "hearth", BaseURL: fhirBase(cfg.BaseURL)}, logOpts...),
+			Committer: committer,
+		}))
+	}
 	return engine.New(st, validator, ecfg, opts...), nil
+}
+
+// fhirBase is the FHIR base URL under the server's external URL.
+func fhirBase(baseURL string) string {
+	if baseURL == "" {
+		return ""
+	}
+	return strings.TrimSuffix(baseURL, "/") + "/fhir"
 }
 
 // New assembles the server over st, which must be migrated.
@@ -80,7 +128,7 @@ type Assembly struct {
 // Assemble builds the server over st, which must be migrated.
 func Assemble(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*Assembly, error) {
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
-	eng, err := Engine(cfg, st)
+	eng, err := buildEngine(ctx, cfg, st, log)
 	if err != nil {
 		return nil, err
 	}

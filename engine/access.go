@@ -63,5 +63,10 @@ func target(p Principal, typ, id string, perm scope.Perm) error {
 	if err := checkID(id); err != nil {
 		return err
 	}
+	if perm != scope.Read && perm != scope.Search {
+		if err := readOnlyAudit(typ); err != nil {
+			return err
+		}
+	}
 	return allow(p, typ, perm)
 }

@@ -63,4 +63,11 @@ func (b *batchingTx) FindTokens(ctx context.Context, q store.TokenQuery) ([]stri
 	return b.tx.FindTokens(ctx, q)
 }
 
+func (b *batchingTx) Search(ctx context.Context, q store.SearchQuery) (store.SearchPage, error) {
+	if err := b.flush(ctx); err != nil {
+		return store.SearchPage{}, err
+	}
+	return b.tx.Search(ctx, q)
+}
+
 var _ store.Tx = (*batchingTx)(nil)

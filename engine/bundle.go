@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hearth-fhir/hearth/audit"
 	"github.com/hearth-fhir/hearth/auth/scope"
 	"github.com/hearth-fhir/hearth/fhir"
 	"github.com/hearth-fhir/hearth/store"
@@ -45,18 +46,23 @@ type EntryResult struct {
 // and indexing apply per entry. A failure names the entry it came from.
 func (e *Engine) Transaction(ctx context.Context, p Principal, entries []BundleEntry) ([]EntryResult, error) {
 	if err := e.checkBundleSize(p, len(entries)); err != nil {
-		return nil, err
+		return nil, e.commitAudit(ctx, p, err, e.event(p, "transaction", err))
 	}
-	results, failed, err := e.transaction(ctx, p, entries)
-	if err != nil && failed >= 0 {
-		return nil, entryError(failed, err)
+	results, failed, err := e.transaction(ctx, p, entries, true)
+	if err != nil {
+		evs := []audit.Event{e.event(p, "transaction", err)}
+		if failed >= 0 {
+			evs = append(evs, e.entryEvent(p, entries[failed], EntryResult{}, err))
+			err = entryError(failed, err)
+		}
+		return nil, e.commitAudit(ctx, p, err, evs...)
 	}
-	return results, err
+	return results, nil
 }
 
 // transaction runs entries in one database transaction; on failure it
 // reports which entry failed (-1 when none in particular did).
-func (e *Engine) transaction(ctx context.Context, p Principal, entries []BundleEntry) ([]EntryResult, int, error) {
+func (e *Engine) transaction(ctx context.Context, p Principal, entries []BundleEntry, whole bool) ([]EntryResult, int, error) {
 	plans := make([]*entryPlan, len(entries))
 	for i, en := range entries {
 		pl, err := e.plan(p, en)
@@ -82,7 +88,18 @@ func (e *Engine) transaction(ctx context.Context, p Principal, entries []BundleE
 			}
 			results[i] = res
 		}
-		return tx.flush(ctx)
+		if err := tx.flush(ctx); err != nil {
+			return err
+		}
+		// Every entry's AuditEvent, and the Bundle's, commit with its writes.
+		var evs []audit.Event
+		if whole {
+			evs = append(evs, e.event(p, "transaction", nil))
+		}
+		for i, res := range results {
+			evs = append(evs, e.entryEvent(p, entries[i], res, nil))
+		}
+		return e.auditIn(ctx, stx, evs...)
 	})
 	if err != nil {
 		return nil, failed, err
@@ -94,18 +111,31 @@ func (e *Engine) transaction(ctx context.Context, p Principal, entries []BundleE
 // an entry's failure is reported in its result and the others still apply.
 func (e *Engine) Batch(ctx context.Context, p Principal, entries []BundleEntry) ([]EntryResult, error) {
 	if err := e.checkBundleSize(p, len(entries)); err != nil {
-		return nil, err
+		return nil, e.commitAudit(ctx, p, err, e.event(p, "batch", err))
 	}
 	results := make([]EntryResult, len(entries))
+	var failures []audit.Event
 	for i, en := range entries {
-		res, _, err := e.transaction(ctx, p, []BundleEntry{en})
+		res, _, err := e.transaction(ctx, p, []BundleEntry{en}, false)
 		if err != nil {
 			results[i] = EntryResult{Method: strings.ToUpper(en.Method), Err: err}
+			failures = append(failures, e.entryEvent(p, en, results[i], err))
 			continue
 		}
 		results[i] = res[0]
 	}
-	return results, nil
+	return results, e.commitAudit(ctx, p, nil, append(failures, e.event(p, "batch", nil))...)
+}
+
+// entryEvent describes what one Bundle entry did, or tried to do.
+func (e *Engine) entryEvent(p Principal, en BundleEntry, res EntryResult, err error) audit.Event {
+	t, _ := parseEntryURL(en.URL)
+	refs := res.Touched
+	if len(refs) == 0 && t.ID != "" {
+		refs = []Ref{{Type: t.Type, ID: t.ID, Version: t.Version}}
+	}
+	ev := e.event(p, entryInteraction(strings.ToUpper(strings.TrimSpace(en.Method)), res.Result, t.Version), err, refs...)
+	return withPatients(ev, res.Record)
 }
 
 func (e *Engine) checkBundleSize(p Principal, n int) error {
@@ -176,7 +206,7 @@ func (e *Engine) resolveIdentities(ctx context.Context, tx store.Tx, plans []*en
 		t := pl.target
 		switch {
 		case pl.Method == http.MethodPost && pl.IfNoneExist != "":
-			found, done, err := existing(ctx, tx, t.Type, pl.IfNoneExist)
+			found, done, err := e.existing(ctx, tx, t.Type, pl.IfNoneExist)
 			if err != nil {
 				return nil, i, err
 			}
@@ -184,7 +214,7 @@ func (e *Engine) resolveIdentities(ctx context.Context, tx store.Tx, plans []*en
 				pl.id, pl.matched = found.Record.ID, &found
 			}
 		case t.Query != "" && pl.Method != http.MethodGet && pl.Method != http.MethodHead:
-			ids, err := match(ctx, tx, t.Type, t.Query)
+			ids, err := e.match(ctx, tx, t.Type, t.Query)
 			if err != nil {
 				return nil, i, err
 			}
@@ -251,7 +281,7 @@ func (e *Engine) applyEntry(ctx context.Context, tx *batchingTx, p Principal, pl
 		if err != nil {
 			return out, err
 		}
-		out.Result, err = e.createIn(ctx, tx, t.Type, pl.id, d, CreateOptions{})
+		out.Result, err = e.createIn(ctx, tx, p, t.Type, pl.id, d, CreateOptions{})
 		return out, err
 	case http.MethodPut:
 		if t.Query != "" {
@@ -263,6 +293,7 @@ func (e *Engine) applyEntry(ctx context.Context, tx *batchingTx, p Principal, pl
 		if err != nil {
 			return out, err
 		}
+		next = e.guardWrite(ctx, p, "update", t.Type, pl.id, next)
 		out.Result, err = e.writeVersionIn(ctx, tx, t.Type, pl.id, pl.ifMatch, next)
 		return out, err
 	case http.MethodPatch:
@@ -274,6 +305,7 @@ func (e *Engine) applyEntry(ctx context.Context, tx *batchingTx, p Principal, pl
 		if err != nil {
 			return out, err
 		}
+		next = e.guardWrite(ctx, p, "patch", t.Type, pl.id, next)
 		out.Result, err = e.writeVersionIn(ctx, tx, t.Type, pl.id, pl.ifMatch, next)
 		return out, err
 	case http.MethodDelete:
@@ -287,7 +319,7 @@ func (e *Engine) applyEntry(ctx context.Context, tx *batchingTx, p Principal, pl
 		if err := checkCompartmentOf(ctx, tx, p, t.Type, pl.id, scope.Delete); err != nil {
 			return out, err
 		}
-		out.Result, err = e.deleteIn(ctx, tx, t.Type, pl.id, pl.ifMatch)
+		out.Result, err = e.deleteIn(ctx, tx, p, t.Type, pl.id, pl.ifMatch)
 		return out, err
 	default: // GET, HEAD
 		out.Result, err = e.readIn(ctx, tx, p, t.Type, t.ID, t.Version)
@@ -312,7 +344,7 @@ func (e *Engine) rewrite(ctx context.Context, tx store.Tx, body []byte, refs map
 		if !ok {
 			return "", false, nil
 		}
-		ids, err := match(ctx, tx, typ, query)
+		ids, err := e.match(ctx, tx, typ, query)
 		if err != nil {
 			return "", false, err
 		}

@@ -48,7 +48,7 @@ func checkCompartment(p Principal, typ string, perm scope.Perm, body []byte) err
 	if body == nil || !patientOnly(p, typ, perm) {
 		return nil
 	}
-	inComp := p.Patient != "" && inCompartment(typ, body, p.Patient)
+	inComp := p.LaunchPatient != "" && inCompartment(typ, body, p.LaunchPatient)
 	for _, sc := range p.Scopes.Resource {
 		if (sc.Type != "*" && sc.Type != typ) || sc.Perms&perm != perm {
 			continue

@@ -2,10 +2,11 @@ package engine
 
 import (
 	"context"
-	"net/url"
 	"strings"
 
+	"github.com/hearth-fhir/hearth/auth/scope"
 	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/fhir/search"
 	"github.com/hearth-fhir/hearth/store"
 )
 
@@ -13,81 +14,115 @@ import (
 // only needs to tell none, one and several apart.
 const matchLimit = 2
 
-// match resolves a conditional query (If-None-Exist and the like) to the ids
-// of current resources. Until full search lands it understands `_id` and
-// `identifier`; anything else is refused rather than silently ignored, since
-// ignoring a criterion would match too much.
-func match(ctx context.Context, tx store.Tx, typ, query string) ([]string, error) {
-	values, err := url.ParseQuery(strings.TrimPrefix(query, "?"))
+// match resolves a conditional query (If-None-Exist, conditional update and
+// delete) to the ids of at most matchLimit current resources, with the full
+// search syntax, inside tx so that it sees the transaction's writes.
+// Unknown parameters are refused rather than ignored (strict handling):
+// ignoring a criterion would match too much, and a conditional write would
+// then touch the wrong resource.
+func (e *Engine) match(ctx context.Context, tx store.Tx, typ, query string) ([]string, error) {
+	q, err := e.registry.Parse(typ, strings.TrimPrefix(query, "?"), search.ParseOptions{
+		Base: e.cfg.BaseURL, Now: e.now(), Strict: true,
+	})
 	if err != nil {
-		return nil, fhir.Errorf(fhir.KindInvalid, "conditional query is not a valid query string")
+		return nil, err
 	}
-	if len(values) == 0 {
+	if len(q.Criteria) == 0 {
 		return nil, fhir.Errorf(fhir.KindInvalid, "conditional query has no criteria")
 	}
-	var ids []string
-	first := true
-	narrow := func(found []string) {
-		if first {
-			ids, first = found, false
-			return
-		}
-		ids = intersect(ids, found)
+	page, err := tx.Search(ctx, store.SearchQuery{
+		Types: []string{typ}, Where: q.Criteria, Count: matchLimit, IDsOnly: true,
+	})
+	if err != nil {
+		return nil, err
 	}
-	for name, vals := range values {
-		for _, v := range vals {
-			var found []string
-			switch name {
-			case "_id":
-				found, err = matchID(ctx, tx, typ, v)
-			case "identifier":
-				found, err = matchIdentifier(ctx, tx, typ, v)
-			default:
-				return nil, fhir.Errorf(fhir.KindInvalid,
-					"conditional criteria support _id and identifier; %q is not supported yet", name)
-			}
-			if err != nil {
-				return nil, err
-			}
-			narrow(found)
-		}
+	ids := make([]string, len(page.Records))
+	for i, r := range page.Records {
+		ids[i] = r.ID
 	}
 	return ids, nil
 }
 
-func matchID(ctx context.Context, tx store.Tx, typ, id string) ([]string, error) {
-	rec, err := tx.Read(ctx, typ, id)
-	if fhir.IsKind(err, fhir.KindNotFound) || (err == nil && rec.Deleted) {
-		return nil, nil
+// matchOne runs a conditional query in a transaction of its own and
+// returns the ids it matches (at most matchLimit).
+func (e *Engine) matchOne(ctx context.Context, p Principal, typ, query string) ([]string, error) {
+	var ids []string
+	err := e.store.Tx(ctx, p.Tenant, func(tx store.Tx) error {
+		var err error
+		ids, err = e.match(ctx, tx, typ, query)
+		return err
+	})
+	return ids, err
+}
+
+// ConditionalUpdate updates the one resource that query matches (PUT
+// Type?query). With no match it creates the resource: with the id in the
+// body, as an update-as-create, or else with a new id. Several matches
+// fail with KindPreconditionFailed. The match and the write are separate
+// transactions, like two requests: a resource that starts to match in
+// between is not seen.
+func (e *Engine) ConditionalUpdate(ctx context.Context, p Principal, typ, query string, body []byte, opt UpdateOptions) (Result, error) {
+	if err := checkType(typ); err != nil {
+		return Result{}, err
 	}
+	if err := allow(p, typ, scope.Update); err != nil {
+		return Result{}, err
+	}
+	if err := allow(p, typ, scope.Search); err != nil {
+		return Result{}, err
+	}
+	ids, err := e.matchOne(ctx, p, typ, query)
 	if err != nil {
-		return nil, err
+		return Result{}, err
 	}
-	return []string{id}, nil
-}
-
-func matchIdentifier(ctx context.Context, tx store.Tx, typ, value string) ([]string, error) {
-	q := store.TokenQuery{Type: typ, Param: "identifier", Limit: matchLimit}
-	if sys, code, ok := strings.Cut(value, "|"); ok {
-		q.System, q.Code = sys, code
-	} else {
-		q.AnySystem, q.Code = true, value
+	bid, present, err := bodyID(body)
+	if err != nil {
+		return Result{}, err
 	}
-	if q.Code == "" {
-		return nil, fhir.Errorf(fhir.KindInvalid, "identifier criterion needs a value").At("identifier")
-	}
-	return tx.FindTokens(ctx, q)
-}
-
-func intersect(a, b []string) []string {
-	var out []string
-	for _, x := range a {
-		for _, y := range b {
-			if x == y {
-				out = append(out, x)
-				break
+	switch len(ids) {
+	case 0:
+		if present {
+			return e.Update(ctx, p, typ, bid, body, opt)
+		}
+		return e.Create(ctx, p, typ, body, CreateOptions{})
+	case 1:
+		if present && bid != ids[0] {
+			return Result{}, fhir.Errorf(fhir.KindInvalid,
+				"id %q in the body is not the id of the resource the criteria match", bid).At("id")
+		}
+		if !present {
+			if body, err = withID(body, ids[0]); err != nil {
+				return Result{}, err
 			}
 		}
+		return e.Update(ctx, p, typ, ids[0], body, opt)
+	default:
+		return Result{}, fhir.Errorf(fhir.KindPreconditionFailed, "the criteria match more than one %s", typ)
 	}
-	return out
+}
+
+// ConditionalDelete deletes the one resource that query matches (DELETE
+// Type?query); none is a NoOp, several fail with KindPreconditionFailed.
+func (e *Engine) ConditionalDelete(ctx context.Context, p Principal, typ, query string) (Result, error) {
+	if err := checkType(typ); err != nil {
+		return Result{}, err
+	}
+	if err := allow(p, typ, scope.Delete); err != nil {
+		return Result{}, err
+	}
+	if err := allow(p, typ, scope.Search); err != nil {
+		return Result{}, err
+	}
+	ids, err := e.matchOne(ctx, p, typ, query)
+	if err != nil {
+		return Result{}, err
+	}
+	switch len(ids) {
+	case 0:
+		return Result{NoOp: true}, nil
+	case 1:
+		return e.Delete(ctx, p, typ, ids[0], UpdateOptions{})
+	default:
+		return Result{}, fhir.Errorf(fhir.KindPreconditionFailed, "the criteria match more than one %s", typ)
+	}
 }

@@ -18,6 +18,11 @@ type CreateOptions struct {
 // Create stores a new resource under a server-assigned id. An id in the body
 // is ignored, as the specification requires.
 func (e *Engine) Create(ctx context.Context, p Principal, typ string, body []byte, opt CreateOptions) (Result, error) {
+	res, err := e.create(ctx, p, typ, body, opt)
+	return res, e.auditWrite(ctx, p, "create", typ, "", err)
+}
+
+func (e *Engine) create(ctx context.Context, p Principal, typ string, body []byte, opt CreateOptions) (Result, error) {
 	if err := e.checkCreate(p, typ, opt); err != nil {
 		return Result{}, err
 	}
@@ -31,8 +36,11 @@ func (e *Engine) Create(ctx context.Context, p Principal, typ string, body []byt
 	}
 	var res Result
 	err = e.store.Tx(ctx, p.Tenant, func(tx store.Tx) error {
-		res, err = e.createIn(ctx, tx, typ, id, d, opt)
-		return err
+		res, err = e.createIn(ctx, tx, p, typ, id, d, opt)
+		if err != nil {
+			return err
+		}
+		return e.auditIn(ctx, tx, withPatients(e.event(p, "create", nil, res.Touched...), res.Record))
 	})
 	return res, err
 }
@@ -40,6 +48,9 @@ func (e *Engine) Create(ctx context.Context, p Principal, typ string, body []byt
 // checkCreate validates the type and the scopes a create needs.
 func (e *Engine) checkCreate(p Principal, typ string, opt CreateOptions) error {
 	if err := checkType(typ); err != nil {
+		return err
+	}
+	if err := readOnlyAudit(typ); err != nil {
 		return err
 	}
 	if err := allow(p, typ, scope.Create); err != nil {
@@ -54,18 +65,21 @@ func (e *Engine) checkCreate(p Principal, typ string, opt CreateOptions) error {
 
 // createIn writes a prepared resource inside tx, unless a conditional-create
 // query finds it already there.
-func (e *Engine) createIn(ctx context.Context, tx store.Tx, typ, id string, d draft, opt CreateOptions) (Result, error) {
+func (e *Engine) createIn(ctx context.Context, tx store.Tx, p Principal, typ, id string, d draft, opt CreateOptions) (Result, error) {
 	if opt.IfNoneExist != "" {
-		found, done, err := existing(ctx, tx, typ, opt.IfNoneExist)
+		found, done, err := e.existing(ctx, tx, typ, opt.IfNoneExist)
 		if err != nil || done {
 			return found, err
 		}
+	}
+	if err := e.checkWrite(ctx, p, "create", typ, id, d.obj.Bytes(), nil); err != nil {
+		return Result{}, err
 	}
 	rec, err := d.record(typ, id, 1, e.stamp())
 	if err != nil {
 		return Result{}, err
 	}
-	if err := tx.Put(ctx, store.Write{Record: rec, Tokens: d.tokens}); err != nil {
+	if err := tx.Put(ctx, store.Write{Record: rec, Index: d.index}); err != nil {
 		return Result{}, err
 	}
 	return resultOf(rec, true), nil
@@ -73,8 +87,8 @@ func (e *Engine) createIn(ctx context.Context, tx store.Tx, typ, id string, d dr
 
 // existing applies a conditional-create query: done is true when exactly one
 // resource matched (returned in the result, nothing to create).
-func existing(ctx context.Context, tx store.Tx, typ, query string) (Result, bool, error) {
-	ids, err := match(ctx, tx, typ, query)
+func (e *Engine) existing(ctx context.Context, tx store.Tx, typ, query string) (Result, bool, error) {
+	ids, err := e.match(ctx, tx, typ, query)
 	if err != nil {
 		return Result{}, false, err
 	}

@@ -13,7 +13,7 @@ import (
 // succeeds with NoOp, as the specification allows.
 func (e *Engine) Delete(ctx context.Context, p Principal, typ, id string, opt UpdateOptions) (Result, error) {
 	if err := target(p, typ, id, scope.Delete); err != nil {
-		return Result{}, err
+		return Result{}, e.auditWrite(ctx, p, "delete", typ, id, err)
 	}
 	var res Result
 	err := e.store.Tx(ctx, p.Tenant, func(tx store.Tx) error {
@@ -21,15 +21,27 @@ func (e *Engine) Delete(ctx context.Context, p Principal, typ, id string, opt Up
 			return err
 		}
 		var err error
-		res, err = e.deleteIn(ctx, tx, typ, id, opt.IfMatch)
-		return err
+		res, err = e.deleteIn(ctx, tx, p, typ, id, opt.IfMatch)
+		if err != nil {
+			return err
+		}
+		return e.auditIn(ctx, tx, e.event(p, "delete", nil, Ref{Type: typ, ID: id, Version: res.Record.Version}))
 	})
-	return res, err
+	return res, e.auditWrite(ctx, p, "delete", typ, id, err)
 }
 
 // deleteIn writes a delete marker inside tx.
-func (e *Engine) deleteIn(ctx context.Context, tx store.Tx, typ, id string, ifMatch int64) (Result, error) {
+func (e *Engine) deleteIn(ctx context.Context, tx store.Tx, p Principal, typ, id string, ifMatch int64) (Result, error) {
 	cur, err := tx.Read(ctx, typ, id)
+	if err == nil || fhir.IsKind(err, fhir.KindNotFound) {
+		var current []byte
+		if err == nil && !cur.Deleted {
+			current = cur.Body
+		}
+		if _, derr := e.decide(ctx, p, "delete", typ, id, current, nil); derr != nil {
+			return Result{}, derr
+		}
+	}
 	if fhir.IsKind(err, fhir.KindNotFound) {
 		return Result{NoOp: true}, nil
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hearth-fhir/hearth/auth/scope"
 	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/fhir/search"
 	"github.com/hearth-fhir/hearth/store"
 )
 
@@ -21,10 +22,17 @@ type Principal struct {
 	ClientID string
 	FhirUser string    // e.g. Practitioner/123, when a user is behind the call
 	Scopes   scope.Set // granted SMART scopes
-	// Patient is the launch patient's id: patient/ scopes grant access to
-	// that patient's compartment only.
-	Patient string
-	Roles   []string // the user's roles (for policy)
+
+	// Who a user is, for access policy (see docs/access-policy.md). Kind
+	// is user, client or bot; empty means a client unless FhirUser is set.
+	Kind          string
+	Roles         []string
+	Organization  string // e.g. Organization/9
+	Verified      bool
+	LaunchPatient string // patient id of a SMART launch context
+
+	// Address is the client's network address, a fact of the request.
+	Address string
 }
 
 // Ref names one version of a resource an interaction touched.
@@ -54,13 +62,23 @@ type Config struct {
 	// DefaultHistoryCount and MaxHistoryCount bound history pages.
 	DefaultHistoryCount int
 	MaxHistoryCount     int
+	// DefaultSearchCount and MaxSearchCount bound search pages (_count).
+	DefaultSearchCount int
+	MaxSearchCount     int
+	// BaseURL is the FHIR base URL (http://host/fhir): absolute references
+	// under it are indexed and searched as local ones. Optional.
+	BaseURL string
 	// MaxBundleEntries bounds batch and transaction Bundles (413 above).
 	MaxBundleEntries int
+	// HideForbidden answers a read the policy denies with 404, as if the
+	// resource did not exist, instead of 403.
+	HideForbidden bool
 }
 
 // DefaultConfig is what a production server uses unless told otherwise.
 func DefaultConfig() Config {
-	return Config{UpdateCreate: true, DefaultHistoryCount: 50, MaxHistoryCount: 1000, MaxBundleEntries: 10000}
+	return Config{UpdateCreate: true, DefaultHistoryCount: 50, MaxHistoryCount: 1000, MaxBundleEntries: 10000,
+		DefaultSearchCount: 20, MaxSearchCount: 1000}
 }
 
 // Engine performs interactions against a store.
@@ -70,6 +88,9 @@ type Engine struct {
 	cfg       Config
 	now       func() time.Time
 	newID     func() string
+	registry  *search.Registry
+	policy    Decider  // nil: scopes alone decide
+	audit     *Auditor // nil: nothing is audited
 }
 
 // Option sets an optional engine dependency.
@@ -81,11 +102,24 @@ func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = n
 // WithIDs injects the id generator for server-assigned ids.
 func WithIDs(newID func() string) Option { return func(e *Engine) { e.newID = newID } }
 
-// New returns an engine over st.
+// WithRegistry shares a search parameter registry (building one takes a
+// few tens of milliseconds).
+func WithRegistry(r *search.Registry) Option { return func(e *Engine) { e.registry = r } }
+
+// New returns an engine over st. Without WithRegistry it builds the R4
+// search parameter registry, which only fails if the embedded definitions
+// are broken: a bug, so it panics.
 func New(st store.Resources, v *fhir.Validator, cfg Config, opts ...Option) *Engine {
 	e := &Engine{store: st, validator: v, cfg: cfg, now: time.Now, newID: newUUID}
 	for _, o := range opts {
 		o(e)
+	}
+	if e.registry == nil {
+		r, err := search.NewRegistry()
+		if err != nil {
+			panic(err)
+		}
+		e.registry = r
 	}
 	return e
 }

@@ -21,9 +21,10 @@ const maxPatchOps = 1000
 func (e *Engine) Patch(ctx context.Context, p Principal, typ, id string, patch []byte, opt UpdateOptions) (Result, error) {
 	next, err := e.preparePatch(p, typ, id, patch)
 	if err != nil {
-		return Result{}, err
+		return Result{}, e.auditWrite(ctx, p, "patch", typ, id, err)
 	}
-	return e.writeVersion(ctx, p, typ, id, opt.IfMatch, next)
+	res, err := e.writeVersion(ctx, p, "patch", typ, id, opt.IfMatch, e.guardWrite(ctx, p, "patch", typ, id, next))
+	return res, e.auditWrite(ctx, p, "patch", typ, id, err)
 }
 
 // preparePatch checks a patch request and decodes the patch document,

@@ -5,13 +5,15 @@ import (
 	"time"
 
 	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/fhir/search"
 	"github.com/hearth-fhir/hearth/store"
 )
 
-// draft is a validated resource body waiting for its version number.
+// draft is a validated resource body waiting for its version number, with
+// its search index rows.
 type draft struct {
-	obj    *fhir.Object
-	tokens []store.Token
+	obj   *fhir.Object
+	index search.Index
 }
 
 // prepare checks that body is a valid typ resource and returns it ready to be
@@ -33,10 +35,15 @@ func (e *Engine) prepare(body []byte, typ, id string) (draft, error) {
 	if err := obj.Stamp(id, 1, e.stamp()); err != nil {
 		return draft{}, err
 	}
-	if err := e.validator.Validate(obj.Bytes()); err != nil {
+	body = obj.Bytes()
+	if err := e.validator.Validate(body); err != nil {
 		return draft{}, err
 	}
-	return draft{obj: obj, tokens: identifierTokens(obj)}, nil
+	ix, err := e.index(typ, body)
+	if err != nil {
+		return draft{}, err
+	}
+	return draft{obj: obj, index: ix}, nil
 }
 
 // record stamps the draft with its final version and returns the row to write.

@@ -31,7 +31,8 @@ func (r tenantReader) ReadVersion(ctx context.Context, typ, id string, v int64) 
 // Read returns the current version of a resource: KindGone when it was
 // deleted, KindNotFound when it never existed.
 func (e *Engine) Read(ctx context.Context, p Principal, typ, id string) (Result, error) {
-	return e.readIn(ctx, tenantReader{e.store, p.Tenant}, p, typ, id, 0)
+	res, err := e.readIn(ctx, tenantReader{e.store, p.Tenant}, p, typ, id, 0)
+	return res, e.auditRead(ctx, p, "read", typ, id, res, err)
 }
 
 // VRead returns one version of a resource. A version that is a delete marker
@@ -40,7 +41,17 @@ func (e *Engine) VRead(ctx context.Context, p Principal, typ, id string, version
 	if version < 1 {
 		return Result{}, fhir.Errorf(fhir.KindNotFound, "no version %d of %s/%s", version, typ, id)
 	}
-	return e.readIn(ctx, tenantReader{e.store, p.Tenant}, p, typ, id, version)
+	res, err := e.readIn(ctx, tenantReader{e.store, p.Tenant}, p, typ, id, version)
+	return res, e.auditRead(ctx, p, "vread", typ, id, res, err)
+}
+
+// auditRead commits the AuditEvent of a standalone read before it answers.
+func (e *Engine) auditRead(ctx context.Context, p Principal, interaction, typ, id string, res Result, err error) error {
+	refs := res.Touched
+	if len(refs) == 0 {
+		refs = []Ref{{Type: typ, ID: id, Version: res.Record.Version}}
+	}
+	return e.commitAudit(ctx, p, err, withPatients(e.event(p, interaction, err, refs...), res.Record))
 }
 
 // readIn reads the current version (version 0) or one version through r.
@@ -52,11 +63,17 @@ func (e *Engine) readIn(ctx context.Context, r reader, p Principal, typ, id stri
 		rec store.Record
 		err error
 	)
-	if version == 0 {
+	interaction := "read"
+	switch {
+	case typ == auditType:
+		rec, err = e.readAuditEvent(ctx, p.Tenant, id, version)
+	case version == 0:
 		rec, err = r.Read(ctx, typ, id)
-	} else {
+	default:
+		interaction = "vread"
 		rec, err = r.ReadVersion(ctx, typ, id, version)
 	}
+	rec, err = e.guardRead(ctx, p, interaction, typ, id, rec, err)
 	if err != nil {
 		return Result{}, err
 	}

@@ -20,9 +20,10 @@ type UpdateOptions struct {
 func (e *Engine) Update(ctx context.Context, p Principal, typ, id string, body []byte, opt UpdateOptions) (Result, error) {
 	next, err := e.prepareUpdate(p, typ, id, body)
 	if err != nil {
-		return Result{}, err
+		return Result{}, e.auditWrite(ctx, p, "update", typ, id, err)
 	}
-	return e.writeVersion(ctx, p, typ, id, opt.IfMatch, next)
+	res, err := e.writeVersion(ctx, p, "update", typ, id, opt.IfMatch, e.guardWrite(ctx, p, "update", typ, id, next))
+	return res, e.auditWrite(ctx, p, "update", typ, id, err)
 }
 
 // prepareUpdate checks an update and validates its body, returning how to

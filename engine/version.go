@@ -21,14 +21,23 @@ type nextFunc func(cur store.Record, found bool) (draft, error)
 // transaction, so no write lock is held meanwhile; the store then refuses the
 // write if another version landed since the read, and it is retried (or,
 // when pinned, refused with 412).
-func (e *Engine) writeVersion(ctx context.Context, p Principal, typ, id string, ifMatch int64, next nextFunc) (Result, error) {
+func (e *Engine) writeVersion(ctx context.Context, p Principal, interaction, typ, id string, ifMatch int64, next nextFunc) (Result, error) {
 	for attempt := 1; ; attempt++ {
 		cur, err := e.store.Read(ctx, p.Tenant, typ, id)
 		w, created, err := e.nextVersion(typ, id, ifMatch, cur, err, next)
 		if err != nil {
 			return Result{}, err
 		}
-		err = e.store.Tx(ctx, p.Tenant, func(tx store.Tx) error { return tx.Put(ctx, w) })
+		err = e.store.Tx(ctx, p.Tenant, func(tx store.Tx) error {
+			if err := tx.Put(ctx, w); err != nil {
+				return err
+			}
+			it := interaction
+			if created {
+				it = "create" // update-as-create
+			}
+			return e.auditIn(ctx, tx, withPatients(e.event(p, it, nil, Ref{w.Record.Type, w.Record.ID, w.Record.Version}), w.Record))
+		})
 		if fhir.IsKind(err, fhir.KindConflict) {
 			if ifMatch != 0 {
 				return Result{}, lostRace(typ, id, ifMatch)
@@ -81,7 +90,7 @@ func (e *Engine) nextVersion(typ, id string, ifMatch int64, cur store.Record, re
 	if err != nil {
 		return store.Write{}, false, err
 	}
-	return store.Write{Record: rec, PrevVersion: cur.Version, Tokens: d.tokens}, !found || cur.Deleted, nil
+	return store.Write{Record: rec, PrevVersion: cur.Version, Index: d.index}, !found || cur.Deleted, nil
 }
 
 func lostRace(typ, id string, ifMatch int64) error {

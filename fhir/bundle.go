@@ -20,10 +20,17 @@ type BundleResponse struct {
 	Outcome      json.RawMessage `json:"outcome,omitempty"`
 }
 
+// BundleSearch is Bundle.entry.search: why an entry is in a searchset
+// (match, include or outcome).
+type BundleSearch struct {
+	Mode string `json:"mode"`
+}
+
 // BundleEntry is one entry; Resource is raw JSON written as is.
 type BundleEntry struct {
 	FullURL  string
 	Resource []byte
+	Search   *BundleSearch
 	Request  *BundleRequest
 	Response *BundleResponse
 }
@@ -86,6 +93,11 @@ func (b *BundleWriter) Entry(e BundleEntry) {
 	if e.Resource != nil {
 		b.buf.WriteString(sep + `"resource":`)
 		b.buf.Write(e.Resource)
+		sep = ","
+	}
+	if e.Search != nil {
+		b.buf.WriteString(sep + `"search":`)
+		writeJSONValue(&b.buf, e.Search)
 		sep = ","
 	}
 	if e.Request != nil {

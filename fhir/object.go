@@ -159,3 +159,6 @@ func (o *Object) Stamp(id string, version int64, lastUpdated time.Time) error {
 	o.Set("meta", mo.render(mo.keys))
 	return nil
 }
+
+// Keys returns the member names in their order.
+func (o *Object) Keys() []string { return append([]string(nil), o.keys...) }

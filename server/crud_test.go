@@ -134,7 +134,12 @@ func TestConditionalCreate(t *testing.T) {
 		c.do("POST", "/Patient", patient).expect(t, http.StatusCreated) // a second one, unconditionally
 		c.do("POST", "/Patient", patient, "If-None-Exist", "identifier=urn:mrn|42").
 			expect(t, http.StatusPreconditionFailed).outcome(t)
-		c.do("POST", "/Patient", patient, "If-None-Exist", "name=x").expect(t, http.StatusBadRequest).outcome(t)
+		// Unknown parameters are refused: ignoring one would match too much.
+		c.do("POST", "/Patient", patient, "If-None-Exist", "nonsense=x").expect(t, http.StatusBadRequest).outcome(t)
+		// Any search works as a condition; this one matches nothing.
+		c.do("POST", "/Patient", `{"resourceType":"Patient","name":[{"family":"Zed"}]}`, "If-None-Exist", "family=zed&identifier=urn:mrn|42").
+			expect(t, http.StatusCreated)
+		c.do("POST", "/Patient", patient, "If-None-Exist", "family=zed").expect(t, http.StatusOK)
 		c.do("POST", "/Patient", patient, "If-None-Exist", "identifier=urn:mrn|43").expect(t, http.StatusCreated)
 	})
 }

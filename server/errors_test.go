@@ -50,7 +50,8 @@ func TestErrorsAreOperationOutcomes(t *testing.T) {
 			{"outside /fhir", "GET", srv.URL + "/nothing-here", "", nil, 404, ""},
 			{"method not allowed", "DELETE", "/metadata", "", nil, 405, ""},
 			{"post to instance", "POST", "/Patient/" + id, `{}`, nil, 405, ""},
-			{"search not yet", "GET", "/Patient", "", nil, 501, ""},
+			{"bad search value", "GET", "/Patient?birthdate=yesterday", "", nil, 400, "birthdate"},
+			{"unsupported search parameter", "GET", "/Observation?code-value-quantity=x", "", nil, 400, "code-value-quantity"},
 			{"bad _count", "GET", "/Patient/_history?_count=x", "", nil, 400, "_count"},
 			{"bad _since", "GET", "/_history?_since=yesterday", "", nil, 400, "_since"},
 		}
@@ -83,7 +84,7 @@ func TestAuthenticationIsClosed(t *testing.T) {
 		for _, i := range rest["interaction"].([]any) {
 			system = append(system, i.(map[string]any)["code"].(string))
 		}
-		if strings.Join(system, ",") != "transaction,batch,history-system" || len(rest["resource"].([]any)) != 146 {
+		if strings.Join(system, ",") != "transaction,batch,history-system,search-system" || len(rest["resource"].([]any)) != 146 {
 			t.Fatalf("system interactions %v, %d resource types", system, len(rest["resource"].([]any)))
 		}
 		for _, path := range []string{"/Patient/1", "/Patient/_history", "/_history"} {

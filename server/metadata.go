@@ -4,37 +4,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
-
-	"github.com/hearth-fhir/hearth/fhir"
 )
 
 // capabilityStatement describes what this server really does. It grows as
 // interactions land; nothing is advertised before it works.
 func (s *Server) capabilityStatement(r *http.Request) []byte {
-	type code struct {
-		Code string `json:"code"`
-	}
-	type resource struct {
-		Type              string `json:"type"`
-		Interaction       []code `json:"interaction"`
-		Versioning        string `json:"versioning"`
-		ReadHistory       bool   `json:"readHistory"`
-		UpdateCreate      bool   `json:"updateCreate"`
-		ConditionalCreate bool   `json:"conditionalCreate"`
-		ConditionalRead   string `json:"conditionalRead"`
-		ConditionalUpdate bool   `json:"conditionalUpdate"`
-		ConditionalDelete string `json:"conditionalDelete"`
-	}
-	interactions := []code{{"read"}, {"vread"}, {"update"}, {"patch"}, {"delete"},
-		{"history-instance"}, {"history-type"}, {"create"}}
-	var resources []resource
-	for _, t := range fhir.ResourceTypes() {
-		resources = append(resources, resource{
-			Type: t, Interaction: interactions, Versioning: "versioned-update", ReadHistory: true,
-			UpdateCreate: s.cfg.UpdateCreate, ConditionalCreate: true,
-			ConditionalRead: "not-supported", ConditionalDelete: "not-supported",
-		})
-	}
 	base := s.base(r)
 	oauth := s.cfg.BaseURL
 	if oauth == "" {
@@ -69,8 +43,9 @@ func (s *Server) capabilityStatement(r *http.Request) []byte {
 					},
 				}},
 			},
-			"resource":    resources,
-			"interaction": []code{{"transaction"}, {"batch"}, {"history-system"}},
+			"resource":    s.capabilityResources(),
+			"interaction": []code{{"transaction"}, {"batch"}, {"history-system"}, {"search-system"}},
+			"searchParam": searchParams(systemParams(s.engine.SearchParameters("Patient"))),
 		}},
 	}
 	b, _ := json.Marshal(cs)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -35,6 +36,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, &fhir.Error{Kind: fhir.KindUnauthorized, Message: "invalid token", Cause: err})
 			return
 		}
+		p.Address = clientAddress(r)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
 }
@@ -93,4 +95,14 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// clientAddress is the network address the request came from, for access
+// policy and the audit log. Forwarding headers are not trusted.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

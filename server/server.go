@@ -41,6 +41,7 @@ type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	router chi.Router
+	capCache
 }
 
 // New builds the HTTP handler. extra is mounted at the root for endpoints
@@ -71,12 +72,22 @@ func (s *Server) fhirRoutes(r chi.Router) {
 	r.NotFound(s.fail(fhir.Errorf(fhir.KindNotFound, "no such endpoint")))
 	r.MethodNotAllowed(s.fail(fhir.Errorf(fhir.KindMethodNotAllowed, "method not allowed here")))
 	r.Get("/metadata", s.metadata)
+	// /{type} takes PUT and DELETE (conditional update and delete); without
+	// these, chi would route them for /metadata there.
+	for _, m := range []string{http.MethodPut, http.MethodDelete, http.MethodPost, http.MethodPatch} {
+		r.Method(m, "/metadata", s.fail(fhir.Errorf(fhir.KindMethodNotAllowed, "method not allowed here")))
+	}
 	r.Group(func(r chi.Router) {
 		r.Use(s.authenticate, s.limitBody)
+		r.Get("/", s.search)
 		r.Post("/", s.bundle)
+		r.Post("/_search", s.search)
 		r.Get("/_history", s.history)
 		r.Post("/{type}", s.create)
 		r.Get("/{type}", s.search)
+		r.Put("/{type}", s.conditionalUpdate)
+		r.Delete("/{type}", s.conditionalDelete)
+		r.Post("/{type}/_search", s.search)
 		r.Get("/{type}/_history", s.history)
 		r.Get("/{type}/{id}", s.read)
 		r.Put("/{type}/{id}", s.update)
@@ -90,10 +101,4 @@ func (s *Server) fhirRoutes(r chi.Router) {
 // ServeHTTP makes Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.router.ServeHTTP(w, r)
-}
-
-// search is not implemented until the search issue lands; the
-// CapabilityStatement does not advertise it.
-func (s *Server) search(w http.ResponseWriter, r *http.Request) {
-	s.writeError(w, r, fhir.Errorf(fhir.KindNotSupported, "search is not supported yet"))
 }

@@ -10,6 +10,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/hearth-fhir/hearth/fhir/search"
 )
 
 // Record is one version of a resource.
@@ -38,8 +40,12 @@ type Write struct {
 	// makes every write optimistic and race-free.
 	PrevVersion int64
 	// Tokens replaces the resource's token index rows (ignored for deletes,
-	// whose rows are removed).
+	// whose rows are removed). Index.Tokens is the same table; both are
+	// written.
 	Tokens []Token
+	// Index replaces the resource's search index rows (ignored for
+	// deletes, whose rows are removed).
+	Index search.Index
 }
 
 // TokenQuery matches resources by a token index row.
@@ -82,6 +88,7 @@ type Resources interface {
 	// Tx runs fn in one database transaction for tenant. fn's error, or a
 	// failed commit, rolls back everything fn wrote.
 	Tx(ctx context.Context, tenant string, fn func(Tx) error) error
+	Searcher
 }
 
 // Tx is a transaction scoped to one tenant. It is not safe for concurrent use.
@@ -92,6 +99,7 @@ type Tx interface {
 	Put(ctx context.Context, w Write) error
 	// FindTokens returns the ids of current, non-deleted resources matching q.
 	FindTokens(ctx context.Context, q TokenQuery) ([]string, error)
+	TxSearcher
 }
 
 // Tenant is an isolated space of resources, clients and keys.

@@ -5,6 +5,7 @@
 //	hearth client   manage OAuth clients (client create)
 //	hearth user     manage users (user create, passwd, signout)
 //	hearth import   load Bundles and NDJSON files
+//	hearth audit    verify or purge the audit log
 package main
 
 import (
@@ -44,6 +45,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return user(ctx, args[1:], os.Stdin, stdout)
 	case "import":
 		return runImport(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -63,6 +66,8 @@ commands:
   user     user create --username NAME [--fhir-user Practitioner/ID] [--roles R] [--password-stdin];
            user passwd / user signout --username NAME
   import   import FILE…: load transaction/batch Bundles (.json) and NDJSON (.ndjson)
+  audit    audit verify: check every tenant's AuditEvent hash chain and report the first break;
+           audit purge --older-than D: remove AuditEvents past retention (default 6 years)
 
 Run "hearth <command> -h" for the flags of a command.
 `)

@@ -40,6 +40,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	refreshTTL := fs.Duration("refresh-token-ttl", 30*24*time.Hour, "lifetime of offline_access refresh tokens")
 	ratePerMinute := fs.Float64("auth-rate-limit", 120, "login and token requests per minute per client IP and per client")
 	trustedFile := fs.String("trusted-issuers", "", "JSON file listing trusted external OpenID providers (see docs/smart.md)")
+	policyDir := fs.String("policy-dir", "", "directory of Rego files that replace or extend the default access policy (watched)")
+	hideForbidden := fs.Bool("hide-forbidden", false, "answer reads the access policy denies with 404 instead of 403")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,6 +83,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			return fmt.Errorf("--trusted-issuers: %w", err)
 		}
 	}
+	cfg.PolicyDir, cfg.HideForbidden = *policyDir, *hideForbidden
 	handler, err := app.New(ctx, cfg, st, log)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -23,6 +24,9 @@ var _ store.Store = (*DB)(nil)
 type DB struct {
 	pool *pgxpool.Pool
 }
+
+// defaultMaxConns is the pool size unless the URL sets pool_max_conns.
+const defaultMaxConns = 16
 
 // Option adjusts the pool configuration.
 type Option func(*pgxpool.Config)
@@ -49,6 +53,13 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	// skewed data a generic plan for a cached statement is ~300x slower.
 	// Keyed reads and writes keep pgx's statement cache, which saves a
 	// round trip per call.
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgxpool's default (4 on this size of machine) caps concurrent
+		// requests: a write holds its connection for BEGIN, the write and
+		// COMMIT, so creates stopped scaling at 4 clients. Commits wait on
+		// the disk, not the CPU, so more connections than cores pay off.
+		cfg.MaxConns = defaultMaxConns
+	}
 	for _, opt := range opts {
 		opt(cfg)
 	}

@@ -27,7 +27,7 @@ func TestMigrateFollowsSearchPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(schema, "t_") || tables != 11 {
-		t.Errorf("current schema %q has %d tables, want a t_ schema with 11", schema, tables)
+	if !strings.HasPrefix(schema, "t_") || tables != 19 {
+		t.Errorf("current schema %q has %d tables, want a t_ schema with 19", schema, tables)
 	}
 }

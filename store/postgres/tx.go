@@ -52,8 +52,8 @@ func (t *tx) ReadVersion(ctx context.Context, typ, id string, version int64) (st
 	return readVersion(ctx, t.tx, "postgres.Tx.ReadVersion", t.tenant, typ, id, version)
 }
 
-// Put writes a version, its history row and its token rows in one statement
-// (see put.go).
+// Put writes a version, its history row and its index rows in one
+// statement (see put.go).
 func (t *tx) Put(ctx context.Context, w store.Write) error {
 	const op = "postgres.Tx.Put"
 	query, args, err := t.putStatement(op, w)
@@ -108,15 +108,8 @@ func (t *tx) putStatement(op string, w store.Write) (string, []any, error) {
 		return "", nil, err
 	}
 	r := w.Record
-	tokens := sqlbase.UniqueTokens(w)
-	params := make([]string, len(tokens))
-	systems := make([]string, len(tokens))
-	codes := make([]string, len(tokens))
-	for i, tok := range tokens {
-		params[i], systems[i], codes[i] = tok.Param, tok.System, tok.Code
-	}
-	args := []any{t.tenant, r.Type, r.ID, r.Version, sqlbase.Micros(r.LastUpdated), r.Deleted,
-		sqlbase.StoredBody(r), params, systems, codes}
+	args := []any{t.tenant, r.Type, r.ID, r.Version, sqlbase.Micros(r.LastUpdated), r.Deleted, sqlbase.StoredBody(r)}
+	args = append(args, indexArgs(sqlbase.IndexRows(w))...)
 	if w.PrevVersion == 0 {
 		return createSQL, args, nil
 	}

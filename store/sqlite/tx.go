@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/hearth-fhir/hearth/store"
 	"github.com/hearth-fhir/hearth/store/internal/sqlbase"
@@ -54,7 +53,7 @@ func (t *tx) ReadVersion(ctx context.Context, typ, id string, version int64) (st
 	return readVersion(ctx, t.tx, "sqlite.Tx.ReadVersion", t.tenant, typ, id, version)
 }
 
-// Put writes the new current version, then its history row and token rows.
+// Put writes the new current version, then its history row and index rows.
 // The first statement decides: it matches no row when the resource exists
 // (create) or is not at PrevVersion (update), and then nothing else runs.
 func (t *tx) Put(ctx context.Context, w store.Write) error {
@@ -89,37 +88,11 @@ func (t *tx) Put(ctx context.Context, w store.Write) error {
 		return wrap(op, err, r.Type+"/"+r.ID+" version already exists")
 	}
 	if w.PrevVersion != 0 {
-		if _, err := t.tx.ExecContext(ctx, `DELETE FROM token_idx WHERE tenant_id = ? AND type = ? AND id = ?`,
-			t.tenant, r.Type, r.ID); err != nil {
-			return wrap(op, err, "")
+		if err := t.deleteIndex(ctx, op, r); err != nil {
+			return err
 		}
 	}
-	return t.insertTokens(ctx, op, r, sqlbase.UniqueTokens(w))
-}
-
-// tokenChunk bounds the rows of one INSERT, well under SQLite's limit on
-// bound parameters.
-const tokenChunk = 100
-
-func (t *tx) insertTokens(ctx context.Context, op string, r store.Record, tokens []store.Token) error {
-	for len(tokens) > 0 {
-		n := min(len(tokens), tokenChunk)
-		var b strings.Builder
-		b.WriteString(`INSERT INTO token_idx (tenant_id, type, id, param, system, code) VALUES `)
-		args := make([]any, 0, 6*n)
-		for i, tok := range tokens[:n] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?, ?, ?, ?)")
-			args = append(args, t.tenant, r.Type, r.ID, tok.Param, tok.System, tok.Code)
-		}
-		if _, err := t.tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return wrap(op, err, "")
-		}
-		tokens = tokens[n:]
-	}
-	return nil
+	return t.insertIndex(ctx, op, r, sqlbase.IndexRows(w))
 }
 
 // FindTokens returns the sorted ids of resources with a matching token row.

@@ -8,10 +8,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/fhir/search"
 	"github.com/hearth-fhir/hearth/store"
 )
 
@@ -37,9 +39,20 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 	t.Run("TxVisibility", func(t *testing.T) { testTxVisibility(t, s) })
 	t.Run("TxPanic", func(t *testing.T) { testTxPanic(t, s) })
 	t.Run("FindTokens", func(t *testing.T) { testFindTokens(t, s) })
+	reg, err := search.NewRegistry()
+	if err != nil {
+		t.Fatalf("search registry: %v", err)
+	}
+	t.Run("SearchParameters", func(t *testing.T) { testSearchParameters(t, s, reg) })
+	t.Run("SearchRefused", func(t *testing.T) { testSearchRefused(t, reg) })
+	t.Run("SearchPaging", func(t *testing.T) { testSearchPaging(t, s, reg) })
+	t.Run("SearchIncludes", func(t *testing.T) { testSearchIncludes(t, s, reg) })
+	t.Run("SearchConstraints", func(t *testing.T) { testSearchConstraints(t, s, reg) })
+	t.Run("SearchInTx", func(t *testing.T) { testSearchInTx(t, s, reg) })
 	t.Run("Tenants", func(t *testing.T) { testTenants(t, s) })
 	t.Run("Clients", func(t *testing.T) { testClients(t, s) })
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, s) })
+	t.Run("Audit", func(t *testing.T) { testAudit(t, s) })
 	t.Run("MigrateAgain", func(t *testing.T) { testMigrateAgain(t, s) })
 	runUsers(t, s)
 }
@@ -169,3 +182,6 @@ func allHistory(t testing.TB, s store.Store, tenant string, q store.HistoryQuery
 	t.Fatal("History never ended")
 	return nil, nil
 }
+
+// asError is errors.As for a *fhir.Error.
+func asError(err error, target **fhir.Error) bool { return errors.As(err, target) }

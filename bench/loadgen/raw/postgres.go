@@ -1,0 +1,243 @@
+package raw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hearth-fhir/hearth/bench/loadgen"
+)
+
+// pgSchema mirrors migrations/postgres/0001_init.sql (resources,
+// resource_history, token_idx with the same keys and indexes) plus an
+// audit table of the shape audit will need. It runs in a scratch schema.
+const pgSchema = `
+CREATE TABLE resources (
+    tenant_id TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, version BIGINT NOT NULL,
+    last_updated BIGINT NOT NULL, deleted BOOLEAN NOT NULL DEFAULT false, body BYTEA,
+    PRIMARY KEY (tenant_id, type, id));
+CREATE TABLE resource_history (
+    seq BIGSERIAL PRIMARY KEY, tenant_id TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL,
+    version BIGINT NOT NULL, last_updated BIGINT NOT NULL, deleted BOOLEAN NOT NULL DEFAULT false, body BYTEA,
+    UNIQUE (tenant_id, type, id, version));
+CREATE INDEX resource_history_tenant_seq ON resource_history (tenant_id, seq);
+CREATE INDEX resource_history_type_seq ON resource_history (tenant_id, type, seq);
+CREATE TABLE token_idx (
+    tenant_id TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,
+    system TEXT NOT NULL DEFAULT '', code TEXT NOT NULL);
+CREATE INDEX token_idx_lookup ON token_idx (tenant_id, type, param, code, system);
+CREATE INDEX token_idx_resource ON token_idx (tenant_id, type, id);
+CREATE TABLE audit_events (
+    seq BIGSERIAL PRIMARY KEY, tenant_id TEXT NOT NULL, recorded BIGINT NOT NULL,
+    action TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, body BYTEA NOT NULL);`
+
+// Writes are one statement each, so one round trip and one commit: every
+// CTE part reads from r, so a failed version check writes nothing.
+// $1 tenant $2 type $3 id $4 version $5 last_updated $6 body
+// $7..$9 token params, systems, codes $10 audit body $11 action (update: $12 previous version).
+const (
+	pgSideWrites = `
+, h AS (INSERT INTO resource_history (tenant_id, type, id, version, last_updated, deleted, body)
+	SELECT $1, $2, $3, $4, $5, false, $6 FROM r)
+, t AS (INSERT INTO token_idx (tenant_id, type, id, param, system, code)
+	SELECT $1, $2, $3, u.param, u.system, u.code FROM r, unnest($7::text[], $8::text[], $9::text[]) AS u(param, system, code))
+, a AS (INSERT INTO audit_events (tenant_id, recorded, action, type, id, body)
+	SELECT $1, $5, $11, $2, $3, $10 FROM r)
+SELECT count(*) FROM r`
+
+	pgCreate = `WITH r AS (
+	INSERT INTO resources (tenant_id, type, id, version, last_updated, deleted, body)
+	VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::bigint, false, $6::bytea)
+	ON CONFLICT DO NOTHING RETURNING 1)` + pgSideWrites
+
+	pgUpdate = `WITH r AS (
+	UPDATE resources SET version = $4::bigint, last_updated = $5::bigint, deleted = false, body = $6::bytea
+	WHERE tenant_id = $1::text AND type = $2::text AND id = $3::text AND version = $12::bigint
+	RETURNING 1)
+, d AS (DELETE FROM token_idx WHERE tenant_id = $1 AND type = $2 AND id = $3 AND EXISTS (SELECT 1 FROM r))` + pgSideWrites
+
+	pgRead = `SELECT version, last_updated, deleted, body FROM resources WHERE tenant_id = $1 AND type = $2 AND id = $3`
+
+	// The search Hearth's token search will run: index rows of the
+	// current versions joined to the resources, newest first, one page.
+	pgSearch = `SELECT r.id, r.version, r.last_updated, r.body
+	FROM token_idx t JOIN resources r ON r.tenant_id = t.tenant_id AND r.type = t.type AND r.id = t.id
+	WHERE t.tenant_id = $1 AND t.type = 'Communication' AND t.param = 'status' AND t.code = $2 AND NOT r.deleted
+	ORDER BY r.last_updated DESC, r.id LIMIT 20`
+)
+
+// postgres is the backend on one PostgreSQL database.
+type postgres struct {
+	pool   *pgxpool.Pool
+	base   *pgx.ConnConfig // without the scratch search_path
+	schema string
+}
+
+// OpenPostgres creates a scratch schema in the database at url, its tables
+// in it, and a pool (opt.MaxConns connections) whose search_path is that
+// schema.
+func OpenPostgres(ctx context.Context, url string, opt Options) (*Runner, error) {
+	opt.defaults()
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("raw: database URL: %w", err)
+	}
+	if !opt.AllowRemote {
+		if err := loadgen.CheckLoopbackHost("database", cfg.ConnConfig.Host); err != nil {
+			return nil, err
+		}
+	}
+	p := &postgres{schema: scratchName(), base: cfg.ConnConfig.Copy()}
+	if err := p.exec(ctx, "CREATE SCHEMA "+p.schema); err != nil {
+		return nil, fmt.Errorf("raw: create schema: %w", err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = p.schema
+	cfg.MaxConns = int32(opt.MaxConns)
+	if p.pool, err = pgxpool.NewWithConfig(ctx, cfg); err == nil {
+		_, err = p.pool.Exec(ctx, pgSchema)
+	}
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("raw: scratch tables: %w", err), p.drop(ctx))
+	}
+	return &Runner{target: "raw-postgres", b: p, opt: opt}, nil
+}
+
+func (p *postgres) write(ctx context.Context, query string, r row, audit []byte, action string, extra ...any) error {
+	params := make([]string, len(r.tokens))
+	systems := make([]string, len(r.tokens))
+	codes := make([]string, len(r.tokens))
+	for i, t := range r.tokens {
+		params[i], systems[i], codes[i] = t.param, t.system, t.code
+	}
+	args := append([]any{tenant, "Communication", r.id, r.version, r.lastUpdated, r.body,
+		params, systems, codes, audit, action}, extra...)
+	var n int64
+	if err := p.pool.QueryRow(ctx, query, args...).Scan(&n); err != nil {
+		return dbError{err}
+	}
+	if n != 1 {
+		return dbError{fmt.Errorf("write of %s version %d matched no row", r.id, r.version)}
+	}
+	return nil
+}
+
+func (p *postgres) create(ctx context.Context, r row, audit []byte) error {
+	return p.write(ctx, pgCreate, r, audit, "C")
+}
+
+func (p *postgres) update(ctx context.Context, r row, audit []byte) error {
+	return p.write(ctx, pgUpdate, r, audit, "U", r.version-1)
+}
+
+func (p *postgres) read(ctx context.Context, id string) error {
+	var (
+		version, lastUpdated int64
+		deleted              bool
+		body                 []byte
+	)
+	err := p.pool.QueryRow(ctx, pgRead, tenant, "Communication", id).Scan(&version, &lastUpdated, &deleted, &body)
+	if err != nil {
+		return dbError{err}
+	}
+	return nil
+}
+
+// search runs in QueryExecModeExec, so PostgreSQL plans each execution for
+// its actual code (a custom plan): the cached generic plan of a prepared
+// statement is orders of magnitude slower on skewed codes.
+func (p *postgres) search(ctx context.Context, status string) (int, error) {
+	rows, err := p.pool.Query(ctx, pgSearch, pgx.QueryExecModeExec, tenant, status)
+	if err != nil {
+		return 0, dbError{err}
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var (
+			id                   string
+			version, lastUpdated int64
+			body                 []byte
+		)
+		if err := rows.Scan(&id, &version, &lastUpdated, &body); err != nil {
+			return n, dbError{err}
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return n, dbError{err}
+	}
+	return n, nil
+}
+
+func (p *postgres) load(ctx context.Context, rows []row) error {
+	res := make([][]any, len(rows))
+	var toks [][]any
+	for i, r := range rows {
+		res[i] = []any{tenant, "Communication", r.id, r.version, r.lastUpdated, false, r.body}
+		for _, t := range r.tokens {
+			toks = append(toks, []any{tenant, "Communication", r.id, t.param, t.system, t.code})
+		}
+	}
+	tx, err := p.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"resources"},
+		[]string{"tenant_id", "type", "id", "version", "last_updated", "deleted", "body"}, pgx.CopyFromRows(res)); err != nil {
+		return err
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"token_idx"},
+		[]string{"tenant_id", "type", "id", "param", "system", "code"}, pgx.CopyFromRows(toks)); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+func (p *postgres) analyze(ctx context.Context) error {
+	_, err := p.pool.Exec(ctx, "ANALYZE resources, token_idx")
+	return err
+}
+
+func (p *postgres) drop(ctx context.Context) error {
+	if p.pool != nil {
+		p.pool.Close()
+	}
+	if err := p.exec(ctx, "DROP SCHEMA IF EXISTS "+p.schema+" CASCADE"); err != nil {
+		return fmt.Errorf("raw: drop scratch schema %s: %w", p.schema, err)
+	}
+	return nil
+}
+
+// exec runs one statement on a connection of its own, outside the pool.
+func (p *postgres) exec(ctx context.Context, sql string) error {
+	conn, err := pgx.ConnectConfig(ctx, p.base.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+func (p *postgres) scratch() string { return p.schema }
+
+func (p *postgres) notes() []string {
+	return []string{
+		"raw-postgres: writes are one statement (data-modifying CTEs), one round trip and one commit each; keyed statements use pgx's statement cache",
+		"raw-postgres: searches run in pgx QueryExecModeExec, so every execution gets a custom plan for its code (no generic plan)",
+		"raw-postgres: scratch schema " + p.schema + " with the tables of migrations/postgres/0001_init.sql plus audit_events, dropped at the end",
+	}
+}
+
+// dbError is a failure reported by the database or driver.
+type dbError struct{ err error }
+
+func (e dbError) Error() string { return e.err.Error() }
+func (e dbError) Unwrap() error { return e.err }
+
+// Class names the error bucket in reports.
+func (e dbError) Class() string { return "db" }

@@ -1,0 +1,244 @@
+package raw
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// sqliteSchema mirrors migrations/sqlite/0001_init.sql plus an audit
+// table; {p} is the scratch prefix of every table and index.
+const sqliteSchema = `
+CREATE TABLE {p}resources (
+    tenant_id TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
+    last_updated INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, body BLOB,
+    PRIMARY KEY (tenant_id, type, id));
+CREATE TABLE {p}resource_history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL,
+    version INTEGER NOT NULL, last_updated INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, body BLOB,
+    UNIQUE (tenant_id, type, id, version));
+CREATE INDEX {p}resource_history_tenant_seq ON {p}resource_history (tenant_id, seq);
+CREATE INDEX {p}resource_history_type_seq ON {p}resource_history (tenant_id, type, seq);
+CREATE TABLE {p}token_idx (
+    tenant_id TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,
+    system TEXT NOT NULL DEFAULT '', code TEXT NOT NULL);
+CREATE INDEX {p}token_idx_lookup ON {p}token_idx (tenant_id, type, param, code, system);
+CREATE INDEX {p}token_idx_resource ON {p}token_idx (tenant_id, type, id);
+CREATE TABLE {p}audit_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT NOT NULL, recorded INTEGER NOT NULL,
+    action TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, body BLOB NOT NULL);`
+
+// sqliteTables are dropped at the end, in this order.
+func sqliteTables() []string {
+	return []string{"audit_events", "token_idx", "resource_history", "resources"}
+}
+
+// sqliteDB is the backend on one SQLite file, opened the way Hearth's
+// store opens it: WAL, synchronous=FULL, one write connection taking
+// the lock at BEGIN, a pool of read-only connections.
+type sqliteDB struct {
+	writer, reader *sql.DB
+	prefix         string
+}
+
+// OpenSQLite creates scratch tables in the SQLite file at path (created if
+// missing; it may be Hearth's own database).
+func OpenSQLite(ctx context.Context, path string, opt Options) (*Runner, error) {
+	opt.defaults()
+	if path == "" || strings.ContainsAny(path, "?") || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("raw: --sqlite wants a plain file path, got %q", path)
+	}
+	const busy = "&_busy_timeout=10000"
+	s := &sqliteDB{prefix: scratchName() + "_"}
+	var err error
+	if s.writer, err = sql.Open("sqlite", path+"?_txlock=immediate&_journal_mode=WAL&_synchronous=FULL"+busy); err != nil {
+		return nil, err
+	}
+	s.writer.SetMaxOpenConns(1)
+	s.writer.SetMaxIdleConns(1)
+	if s.reader, err = sql.Open("sqlite", path+"?_query_only=1"+busy); err != nil {
+		s.writer.Close()
+		return nil, err
+	}
+	s.reader.SetMaxOpenConns(max(4, runtime.NumCPU()))
+	s.reader.SetMaxIdleConns(max(4, runtime.NumCPU()))
+	if _, err := s.writer.ExecContext(ctx, s.sql(sqliteSchema)); err != nil {
+		return nil, errors.Join(fmt.Errorf("raw: scratch tables: %w", err), s.drop(ctx))
+	}
+	return &Runner{target: "raw-sqlite", b: s, opt: opt}, nil
+}
+
+// sql puts the scratch prefix into a statement.
+func (s *sqliteDB) sql(q string) string { return strings.ReplaceAll(q, "{p}", s.prefix) }
+
+// tx runs fn in one immediate transaction on the write connection.
+func (s *sqliteDB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return dbError{err}
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return dbError{err}
+	}
+	if err := tx.Commit(); err != nil {
+		return dbError{err}
+	}
+	return nil
+}
+
+// sideWrites inserts the history, token and audit rows of r.
+func (s *sqliteDB) sideWrites(ctx context.Context, tx *sql.Tx, r row, audit []byte, action string) error {
+	if _, err := tx.ExecContext(ctx, s.sql(`INSERT INTO {p}resource_history
+		(tenant_id, type, id, version, last_updated, deleted, body) VALUES (?, 'Communication', ?, ?, ?, 0, ?)`),
+		tenant, r.id, r.version, r.lastUpdated, r.body); err != nil {
+		return err
+	}
+	if err := s.insertTokens(ctx, tx, []row{r}); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, s.sql(`INSERT INTO {p}audit_events (tenant_id, recorded, action, type, id, body)
+		VALUES (?, ?, ?, 'Communication', ?, ?)`), tenant, r.lastUpdated, action, r.id, audit)
+	return err
+}
+
+// insertTokens writes the token rows of rows, one statement per row.
+func (s *sqliteDB) insertTokens(ctx context.Context, tx *sql.Tx, rows []row) error {
+	for _, r := range rows {
+		if len(r.tokens) == 0 {
+			continue
+		}
+		q := s.sql(`INSERT INTO {p}token_idx (tenant_id, type, id, param, system, code) VALUES `) +
+			strings.TrimSuffix(strings.Repeat("(?, 'Communication', ?, ?, ?, ?),", len(r.tokens)), ",")
+		args := make([]any, 0, 5*len(r.tokens))
+		for _, t := range r.tokens {
+			args = append(args, tenant, r.id, t.param, t.system, t.code)
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *sqliteDB) create(ctx context.Context, r row, audit []byte) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.sql(`INSERT INTO {p}resources
+			(tenant_id, type, id, version, last_updated, deleted, body) VALUES (?, 'Communication', ?, ?, ?, 0, ?)`),
+			tenant, r.id, r.version, r.lastUpdated, r.body); err != nil {
+			return err
+		}
+		return s.sideWrites(ctx, tx, r, audit, "C")
+	})
+}
+
+func (s *sqliteDB) update(ctx context.Context, r row, audit []byte) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.sql(`UPDATE {p}resources SET version = ?, last_updated = ?, deleted = 0, body = ?
+			WHERE tenant_id = ? AND type = 'Communication' AND id = ? AND version = ?`),
+			r.version, r.lastUpdated, r.body, tenant, r.id, r.version-1)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return errors.Join(err, fmt.Errorf("update of %s version %d matched no row", r.id, r.version))
+		}
+		if _, err := tx.ExecContext(ctx, s.sql(`DELETE FROM {p}token_idx WHERE tenant_id = ? AND type = 'Communication' AND id = ?`),
+			tenant, r.id); err != nil {
+			return err
+		}
+		return s.sideWrites(ctx, tx, r, audit, "U")
+	})
+}
+
+func (s *sqliteDB) read(ctx context.Context, id string) error {
+	var (
+		version, lastUpdated int64
+		deleted              bool
+		body                 []byte
+	)
+	err := s.reader.QueryRowContext(ctx, s.sql(`SELECT version, last_updated, deleted, body FROM {p}resources
+		WHERE tenant_id = ? AND type = 'Communication' AND id = ?`), tenant, id).Scan(&version, &lastUpdated, &deleted, &body)
+	if err != nil {
+		return dbError{err}
+	}
+	return nil
+}
+
+func (s *sqliteDB) search(ctx context.Context, status string) (int, error) {
+	rows, err := s.reader.QueryContext(ctx, s.sql(`SELECT r.id, r.version, r.last_updated, r.body
+		FROM {p}token_idx t JOIN {p}resources r ON r.tenant_id = t.tenant_id AND r.type = t.type AND r.id = t.id
+		WHERE t.tenant_id = ? AND t.type = 'Communication' AND t.param = 'status' AND t.code = ? AND NOT r.deleted
+		ORDER BY r.last_updated DESC, r.id LIMIT 20`), tenant, status)
+	if err != nil {
+		return 0, dbError{err}
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var (
+			id                   string
+			version, lastUpdated int64
+			body                 []byte
+		)
+		if err := rows.Scan(&id, &version, &lastUpdated, &body); err != nil {
+			return n, dbError{err}
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return n, dbError{err}
+	}
+	return n, nil
+}
+
+func (s *sqliteDB) load(ctx context.Context, rows []row) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		ins, err := tx.PrepareContext(ctx, s.sql(`INSERT INTO {p}resources
+			(tenant_id, type, id, version, last_updated, deleted, body) VALUES (?, 'Communication', ?, ?, ?, 0, ?)`))
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for _, r := range rows {
+			if _, err := ins.ExecContext(ctx, tenant, r.id, r.version, r.lastUpdated, r.body); err != nil {
+				return err
+			}
+		}
+		return s.insertTokens(ctx, tx, rows)
+	})
+}
+
+func (s *sqliteDB) analyze(ctx context.Context) error {
+	_, err := s.writer.ExecContext(ctx, s.sql("ANALYZE {p}resources; ANALYZE {p}token_idx"))
+	return err
+}
+
+func (s *sqliteDB) drop(ctx context.Context) error {
+	var errs []error
+	for _, t := range sqliteTables() {
+		if _, err := s.writer.ExecContext(ctx, "DROP TABLE IF EXISTS "+s.prefix+t); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// ANALYZE left rows for the scratch tables in sqlite_stat1; DROP TABLE removes them.
+	errs = append(errs, s.reader.Close(), s.writer.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("raw: drop scratch tables %s*: %w", s.prefix, err)
+	}
+	return nil
+}
+
+func (s *sqliteDB) scratch() string { return s.prefix }
+
+func (s *sqliteDB) notes() []string {
+	return []string{
+		"raw-sqlite: Hearth's store settings (WAL, synchronous=FULL, one write connection with BEGIN IMMEDIATE, read-only pool); writes are one transaction of four statements",
+		"raw-sqlite: scratch tables " + s.prefix + "* with the shape of migrations/sqlite/0001_init.sql plus audit_events, dropped at the end",
+	}
+}

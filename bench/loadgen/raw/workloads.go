@@ -1,0 +1,147 @@
+package raw
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hearth-fhir/hearth/bench/loadgen"
+)
+
+// loadChunk is how many rows one bulk load carries.
+const loadChunk = 5000
+
+// createWorkload is W1's ceiling: resource, history, three token rows and
+// an audit row in one transaction.
+func (r *Runner) createWorkload() loadgen.Workload {
+	return loadgen.Workload{
+		Name: "raw-create", Title: "insert resource+history+3 tokens+audit, one transaction",
+		NewWorker: func(ctx context.Context, i, n int) (loadgen.Op, error) {
+			return func(ctx context.Context) (int, error) {
+				id := uuid.NewString()
+				return 1, r.b.create(ctx, communication(id, 1, loadgen.BackgroundStatus), auditEvent("C", id, 1))
+			}, nil
+		},
+	}
+}
+
+// readWorkload is W2's ceiling: select a seeded row by key.
+func (r *Runner) readWorkload() loadgen.Workload {
+	return loadgen.Workload{
+		Name: "raw-read", Title: "select resource by key",
+		Setup: func(ctx context.Context) error {
+			if r.readIDs != nil {
+				return nil
+			}
+			ids := make([]string, r.opt.ReadSet)
+			err := r.load(ctx, len(ids), func(i int) row {
+				ids[i] = uuid.NewString()
+				return communication(ids[i], 1, loadgen.BackgroundStatus)
+			})
+			if err == nil {
+				r.readIDs = ids
+			}
+			return err
+		},
+		NewWorker: func(ctx context.Context, i, n int) (loadgen.Op, error) {
+			rng := r.rng(i)
+			return func(ctx context.Context) (int, error) {
+				return 1, r.b.read(ctx, r.readIDs[rng.IntN(len(r.readIDs))])
+			}, nil
+		},
+	}
+}
+
+// updateWorkload is W6's ceiling: a version-checked update of a row of the
+// worker's own, with history, replaced tokens and an audit row.
+func (r *Runner) updateWorkload() loadgen.Workload {
+	return loadgen.Workload{
+		Name: "raw-update", Title: "update resource if version matches +history+tokens+audit",
+		NewWorker: func(ctx context.Context, i, n int) (loadgen.Op, error) {
+			id := uuid.NewString()
+			if err := r.b.create(ctx, communication(id, 1, loadgen.BackgroundStatus), auditEvent("C", id, 1)); err != nil {
+				return nil, err
+			}
+			version := int64(1)
+			return func(ctx context.Context) (int, error) {
+				err := r.b.update(ctx, communication(id, version+1, loadgen.BackgroundStatus), auditEvent("U", id, version+1))
+				if err == nil {
+					version++
+				}
+				return 1, err
+			}, nil
+		},
+	}
+}
+
+// searchWorkloads are W3's ceilings at its three selectivities.
+func (r *Runner) searchWorkloads() []loadgen.Workload {
+	var out []loadgen.Workload
+	for _, sel := range loadgen.Selectivities() {
+		out = append(out, loadgen.Workload{
+			Name: "raw-search-" + sel.Name, Title: "token_idx ⋈ resources status=" + sel.Status + " order by last_updated desc limit 20",
+			Setup: r.seedSearch,
+			NewWorker: func(ctx context.Context, i, n int) (loadgen.Op, error) {
+				return func(ctx context.Context) (int, error) {
+					_, err := r.b.search(ctx, sel.Status)
+					return 1, err
+				}, nil
+			},
+		})
+	}
+	return out
+}
+
+// seedSearch loads SeedCount Communications with W3's status
+// distribution, last_updated increasing in creation order, once.
+func (r *Runner) seedSearch(ctx context.Context) error {
+	if r.searchSeeded {
+		return nil
+	}
+	statuses := loadgen.SeedStatuses(r.opt.SeedCount, r.rng(-2).IntN)
+	if r.opt.Progress != nil {
+		fmt.Fprintf(r.opt.Progress, "  seeding %d rows for raw search\n", len(statuses))
+	}
+	start := time.Now().UnixMicro()
+	err := r.load(ctx, len(statuses), func(i int) row {
+		rw := communication(uuid.NewString(), 1, statuses[i])
+		rw.lastUpdated = start + int64(i)
+		return rw
+	})
+	if err != nil {
+		return err
+	}
+	want := map[string]int{}
+	for _, st := range statuses {
+		want[st]++
+	}
+	for _, sel := range loadgen.Selectivities() {
+		got, err := r.b.search(ctx, sel.Status)
+		if err != nil {
+			return err
+		}
+		if exp := min(want[sel.Status], 20); got != exp {
+			return fmt.Errorf("seeded search for %s returns %d rows, want %d", sel.Status, got, exp)
+		}
+	}
+	r.searchSeeded = true
+	return nil
+}
+
+// load bulk-loads n rows, made by gen, in chunks so that at most one
+// chunk of bodies is in memory.
+func (r *Runner) load(ctx context.Context, n int, gen func(i int) row) error {
+	rows := make([]row, 0, loadChunk)
+	for lo := 0; lo < n; lo += loadChunk {
+		rows = rows[:0]
+		for i := lo; i < min(lo+loadChunk, n); i++ {
+			rows = append(rows, gen(i))
+		}
+		if err := r.b.load(ctx, rows); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+	}
+	return r.b.analyze(ctx)
+}

@@ -1,0 +1,95 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+)
+
+// maxBundleBytes skips files too large to be a sensible request.
+const maxBundleBytes = 64 << 20
+
+// txBundle is one transaction Bundle file ready to post.
+type txBundle struct {
+	name    string
+	body    []byte
+	entries int
+}
+
+// loadBundles reads the transaction Bundles of dir: hospital and
+// practitioner bundles first (Synthea's own import order), then patients,
+// by name. Other JSON files are skipped.
+func loadBundles(dir string) ([]txBundle, error) {
+	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(names, func(i, j int) bool {
+		return shared(names[i]) && !shared(names[j]) || shared(names[i]) == shared(names[j]) && names[i] < names[j]
+	})
+	var out []txBundle
+	for _, n := range names {
+		fi, err := os.Stat(n)
+		if err != nil || fi.Size() > maxBundleBytes {
+			continue
+		}
+		b, err := os.ReadFile(n)
+		if err != nil {
+			return nil, err
+		}
+		var head struct {
+			ResourceType string            `json:"resourceType"`
+			Type         string            `json:"type"`
+			Entry        []json.RawMessage `json:"entry"`
+		}
+		if json.Unmarshal(b, &head) != nil || head.ResourceType != "Bundle" || head.Type != "transaction" {
+			continue
+		}
+		out = append(out, txBundle{name: filepath.Base(n), body: b, entries: len(head.Entry)})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no transaction Bundles in %s", dir)
+	}
+	return out, nil
+}
+
+// shared tells Synthea's hospital and practitioner bundles apart.
+func shared(path string) bool {
+	b := filepath.Base(path)
+	return strings.HasPrefix(b, "hospitalInformation") || strings.HasPrefix(b, "practitionerInformation")
+}
+
+// synthea is W5: post the Synthea transaction Bundles, each a patient's
+// whole record, and count resources per second. Workers take the bundles
+// in turn and start over when all have been posted (every entry is a plain
+// POST, so a second pass creates copies).
+func (s *Suite) synthea() Workload {
+	var (
+		bundles []txBundle
+		next    atomic.Uint64
+	)
+	return Workload{
+		Name: "W5", Title: "import Synthea transaction Bundles", Unit: "res/s",
+		Setup: func(ctx context.Context) error {
+			var err error
+			if bundles, err = loadBundles(s.opt.SyntheaDir); err != nil {
+				return err
+			}
+			return s.transactionSupport(ctx)
+		},
+		NewWorker: func(ctx context.Context, i, n int) (Op, error) {
+			return func(ctx context.Context) (int, error) {
+				b := bundles[(next.Add(1)-1)%uint64(len(bundles))]
+				if _, err := s.c.Transaction(ctx, b.body); err != nil {
+					return 0, fmt.Errorf("%s: %w", b.name, err)
+				}
+				return b.entries, nil
+			}, nil
+		},
+	}
+}

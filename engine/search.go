@@ -1,0 +1,188 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/hearth-fhir/hearth/auth/scope"
+	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/fhir/search"
+	"github.com/hearth-fhir/hearth/store"
+)
+
+// SearchRequest is a search at type level (Type set) or system level.
+type SearchRequest struct {
+	Type string
+	// Query is the query string: the URL's, and for POST _search the form
+	// body's, joined with &.
+	Query string
+	// Strict refuses unknown parameters instead of ignoring them.
+	Strict bool
+	// Constraints narrow the search for the caller, inside the same SQL
+	// (access policy); they are added to those the engine derives from
+	// the caller's scopes.
+	Constraints []store.Constraint
+}
+
+// SearchResult is one page of a search.
+type SearchResult struct {
+	Query *search.Query
+	Page  store.SearchPage
+	// Next and Prev are opaque cursors for the neighbouring pages, "" at
+	// either end; Count is the page size used.
+	Next, Prev string
+	Count      int
+}
+
+// Search runs a search. It needs the search permission on every type
+// searched and read on every type whose resources the result includes;
+// resources of types the caller may not read never match a chain or _has
+// and are never included.
+func (e *Engine) Search(ctx context.Context, p Principal, req SearchRequest) (SearchResult, error) {
+	if req.Type != "" {
+		if err := checkType(req.Type); err != nil {
+			return SearchResult{}, err
+		}
+	}
+	q, err := e.registry.Parse(req.Type, req.Query, search.ParseOptions{
+		Base: e.cfg.BaseURL, Now: e.now(), Strict: req.Strict,
+	})
+	if err != nil {
+		return SearchResult{}, err
+	}
+	if err := searchAllowed(p, q); err != nil {
+		return SearchResult{}, err
+	}
+	if err := checkSearchCompartment(p, q); err != nil {
+		return SearchResult{}, err
+	}
+	sq := store.SearchQuery{
+		Types: q.Types, Where: q.Criteria, Sort: q.Sort, Include: q.Include,
+		Constraints: append(readConstraints(p, q), req.Constraints...),
+	}
+	sq.Count = e.cfg.DefaultSearchCount
+	if q.Count >= 0 {
+		sq.Count = min(q.Count, e.cfg.MaxSearchCount)
+	}
+	if q.Summary == search.SummaryCount {
+		sq.Count = 0
+	}
+	if q.Cursor != "" {
+		if sq.Cursor, err = decodeCursor(q.Cursor); err != nil {
+			return SearchResult{}, err
+		}
+	}
+	switch q.Total {
+	case search.TotalAccurate, search.TotalEstimate:
+		sq.Total = true
+	case search.TotalDefault:
+		// Counting costs a second query; by default only the first page
+		// pays it (and a count-only search, which is nothing else).
+		sq.Total = sq.Cursor == nil || sq.Count == 0
+	}
+	page, err := e.store.Search(ctx, p.Tenant, sq)
+	if err != nil {
+		return SearchResult{}, err
+	}
+	if err := e.subset(q, &page); err != nil {
+		return SearchResult{}, err
+	}
+	return SearchResult{Query: q, Page: page, Count: sq.Count,
+		Next: encodeCursor(page.Next), Prev: encodeCursor(page.Prev)}, nil
+}
+
+// searchAllowed checks the scopes a search needs: search on every type
+// searched (a wildcard for a system search over all types) and read on the
+// types an _include or _revinclude names.
+func searchAllowed(p Principal, q *search.Query) error {
+	if len(q.Types) == 0 {
+		if err := allow(p, "*", scope.Search); err != nil {
+			return err
+		}
+	}
+	for _, t := range q.Types {
+		if err := allow(p, t, scope.Search); err != nil {
+			return err
+		}
+	}
+	for _, inc := range q.Include {
+		named := inc.TargetType
+		if inc.Reverse {
+			named = inc.Source
+		}
+		if named != "" {
+			if err := allow(p, named, scope.Read); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// readConstraints hides the types the caller may not read from the parts
+// of a search that reach beyond the searched types: chains, _has and
+// includes. A criterion on a resource the caller cannot read must not
+// match, or the search would reveal that resource's values.
+func readConstraints(p Principal, q *search.Query) []store.Constraint {
+	if !reachesOut(q) || len(q.Types) == 0 {
+		return nil
+	}
+	var out []store.Constraint
+	for _, t := range fhir.ResourceTypes() {
+		if !contains(q.Types, t) && !p.Scopes.Allows(t, scope.Read) {
+			out = append(out, store.Constraint{Type: t, Deny: true})
+		}
+	}
+	return out
+}
+
+// reachesOut reports whether a query selects resources other than the
+// matches: includes, chains or _has.
+func reachesOut(q *search.Query) bool {
+	if len(q.Include) > 0 {
+		return true
+	}
+	for _, c := range q.Criteria {
+		if c.Chain != nil || c.Has != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// subset applies _summary and _elements to the page's resources.
+func (e *Engine) subset(q *search.Query, page *store.SearchPage) error {
+	if q.Summary == search.SummaryNone && len(q.Elements) == 0 || q.Summary == search.SummaryFalse {
+		return nil
+	}
+	for _, recs := range [][]store.Record{page.Records, page.Included} {
+		for i := range recs {
+			b, err := e.registry.Subset(recs[i].Type, recs[i].Body, q.Summary, q.Elements)
+			if err != nil {
+				return err
+			}
+			recs[i].Body = b
+		}
+	}
+	return nil
+}
+
+// SearchParameters lists the search parameters searches of typ accept, for
+// the CapabilityStatement.
+func (e *Engine) SearchParameters(typ string) []*search.Param {
+	var out []*search.Param
+	for _, p := range e.registry.Params(typ) {
+		if p.Supported() {
+			out = append(out, p)
+		}
+	}
+	return out
+}

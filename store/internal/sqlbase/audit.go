@@ -1,0 +1,95 @@
+package sqlbase
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/hearth-fhir/hearth/store"
+)
+
+// Audit statements, with ? placeholders (Dollar turns them into $n).
+const (
+	AuditHeadSQL = `SELECT seq, hash, anchor_seq, anchor_hash FROM audit_chain WHERE tenant_id = ?`
+	AuditInitSQL = `INSERT INTO audit_chain (tenant_id, seq, hash, anchor_seq, anchor_hash)
+		VALUES (?, 0, ?, 0, ?) ON CONFLICT DO NOTHING`
+	AuditMoveHeadSQL = `UPDATE audit_chain SET seq = ?, hash = ? WHERE tenant_id = ? AND seq = ?`
+	AuditColumns     = `seq, id, recorded, prev_hash, hash, body`
+	AuditReadSQL     = `SELECT ` + AuditColumns + ` FROM audit_events WHERE tenant_id = ? AND id = ?`
+	AuditTenantsSQL  = `SELECT tenant_id FROM audit_chain ORDER BY tenant_id`
+	// AuditPurgeEndSQL finds the last entry a purge removes.
+	AuditPurgeEndSQL = `SELECT seq, hash FROM audit_events WHERE tenant_id = ? AND seq =
+		(SELECT max(seq) FROM audit_events WHERE tenant_id = ? AND recorded < ?)`
+	AuditPurgeSQL  = `DELETE FROM audit_events WHERE tenant_id = ? AND seq <= ?`
+	AuditAnchorSQL = `UPDATE audit_chain SET anchor_seq = ?, anchor_hash = ? WHERE tenant_id = ?`
+)
+
+// DefaultAuditLimit bounds ScanAudit when the query sets no limit.
+const DefaultAuditLimit = 1000
+
+// AuditScanSQL builds the query of ScanAudit.
+func AuditScanSQL(tenant string, q store.AuditQuery) (string, []any) {
+	var b strings.Builder
+	b.WriteString(`SELECT ` + AuditColumns + ` FROM audit_events WHERE tenant_id = ? AND seq > ?`)
+	args := []any{tenant, q.After}
+	if !q.From.IsZero() {
+		b.WriteString(` AND recorded >= ?`)
+		args = append(args, Micros(q.From))
+	}
+	if !q.To.IsZero() {
+		b.WriteString(` AND recorded < ?`)
+		args = append(args, Micros(q.To))
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultAuditLimit
+	}
+	b.WriteString(` ORDER BY seq LIMIT ` + strconv.Itoa(limit))
+	return b.String(), args
+}
+
+// Dollar numbers the ? placeholders of query for PostgreSQL ($1, $2 …).
+func Dollar(query string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// CheckAudit refuses entries that do not continue head: seqs without gaps
+// and each entry linking to the one before.
+func CheckAudit(op string, head store.AuditHead, entries []store.AuditEntry) error {
+	prevSeq, prevHash := head.Seq, head.Hash
+	for _, e := range entries {
+		if e.Seq != prevSeq+1 || !bytes.Equal(e.PrevHash, prevHash) {
+			return Conflict(op, fmt.Sprintf("audit entry %d does not continue the chain at %d", e.Seq, prevSeq), nil)
+		}
+		if e.ID == "" || len(e.Hash) == 0 || len(e.Body) == 0 {
+			return Internalf(op, "audit entry %d lacks id, hash or body", e.Seq)
+		}
+		prevSeq, prevHash = e.Seq, e.Hash
+	}
+	return nil
+}
+
+// AuditScanner is what database rows offer.
+type AuditScanner interface {
+	Scan(dest ...any) error
+}
+
+// ScanAuditEntry reads the AuditColumns of one row.
+func ScanAuditEntry(row AuditScanner) (store.AuditEntry, error) {
+	var e store.AuditEntry
+	var recorded int64
+	err := row.Scan(&e.Seq, &e.ID, &recorded, &e.PrevHash, &e.Hash, &e.Body)
+	e.Recorded = Time(recorded)
+	return e, err
+}

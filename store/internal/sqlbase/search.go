@@ -1,0 +1,275 @@
+package sqlbase
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hearth-fhir/hearth/fhir/search"
+	"github.com/hearth-fhir/hearth/store"
+)
+
+// Scanner is one row of a result.
+type Scanner interface {
+	Scan(dest ...any) error
+}
+
+// Querier runs a query and hands each row to fn. Backends implement it on
+// a pool or a transaction; the PostgreSQL one plans every search for its
+// actual values (custom plans).
+type Querier interface {
+	Query(ctx context.Context, sql string, args []any, fn func(Scanner) error) error
+}
+
+// Dialect is what differs between the SQL backends in a search.
+type Dialect struct {
+	// Placeholder renders the n-th (1-based) parameter; it may be used
+	// more than once in a statement.
+	Placeholder func(n int) string
+}
+
+// DefaultMaxInclude bounds the resources _include and _revinclude add to
+// one page when the query does not say.
+const DefaultMaxInclude = 1000
+
+// Search runs q for tenant: one page of matches, the total when asked for,
+// and the included resources.
+func Search(ctx context.Context, db Querier, d Dialect, tenant string, q store.SearchQuery) (store.SearchPage, error) {
+	const op = "sqlbase.Search"
+	page := store.SearchPage{Total: -1}
+	if tenant == "" {
+		return page, Internalf(op, "search without a tenant")
+	}
+	if q.Total {
+		n, err := count(ctx, db, d, tenant, q)
+		if err != nil {
+			return page, err
+		}
+		page.Total = n
+	}
+	if q.Count <= 0 {
+		return page, nil
+	}
+	rows, err := pageRows(ctx, db, d, tenant, q, q.Cursor)
+	if err != nil {
+		return page, err
+	}
+	backward := q.Cursor != nil && q.Cursor.Backward
+	more := len(rows) > q.Count
+	if more {
+		rows = rows[:q.Count]
+	}
+	if backward {
+		slices.Reverse(rows)
+		if !more {
+			// Nothing before this page: it is the first page, which
+			// may be longer than what was left before the cursor.
+			q.Cursor = nil
+			return Search(ctx, db, d, tenant, q)
+		}
+	}
+	for _, r := range rows {
+		page.Records = append(page.Records, r.rec)
+	}
+	if len(rows) > 0 {
+		first, last := rows[0], rows[len(rows)-1]
+		if more || backward {
+			page.Next = &store.Cursor{Keys: last.keys, ID: last.rec.ID, Type: last.rec.Type}
+		}
+		if q.Cursor != nil {
+			page.Prev = &store.Cursor{Keys: first.keys, ID: first.rec.ID, Type: first.rec.Type, Backward: true}
+		}
+	}
+	if len(q.Include) > 0 && len(page.Records) > 0 {
+		page.Included, err = includes(ctx, db, d, tenant, q, page.Records)
+	}
+	return page, err
+}
+
+// row is a match with its sort key values.
+type row struct {
+	rec  store.Record
+	keys []any
+}
+
+func count(ctx context.Context, db Querier, d Dialect, tenant string, q store.SearchQuery) (int64, error) {
+	s := newSQLSearch(d.Placeholder, tenant, q.Constraints)
+	sql := "SELECT count(*) FROM resources r WHERE " + s.resourceFilter("r", q.Types, q.Where)
+	if s.err != nil {
+		return 0, s.err
+	}
+	var n int64
+	err := db.Query(ctx, sql, s.args, func(sc Scanner) error { return sc.Scan(&n) })
+	return n, Wrap("sqlbase.Search", err)
+}
+
+// pageRows fetches up to Count+1 matches after (or, backward, before) the
+// cursor: keyset paging, so rows written meanwhile never shift a page.
+func pageRows(ctx context.Context, db Querier, d Dialect, tenant string, q store.SearchQuery, cur *store.Cursor) ([]row, error) {
+	s := newSQLSearch(d.Placeholder, tenant, q.Constraints)
+	filter := s.resourceFilter("r", q.Types, q.Where)
+	backward := cur != nil && cur.Backward
+	if cur != nil && len(cur.Keys) != len(q.Sort) {
+		return nil, store.ErrBadCursor
+	}
+	keys := make([]string, len(q.Sort))
+	for k, sk := range q.Sort {
+		keys[k] = s.sortKey("r", sk)
+	}
+	cols := "r.type, r.id"
+	if !q.IDsOnly {
+		cols += ", r.version, r.last_updated, r.body"
+	}
+	var sql string
+	limit := " LIMIT " + strconv.Itoa(q.Count+1)
+	if len(keys) == 0 {
+		sql = "SELECT " + cols + " FROM resources r WHERE " + filter
+		if cur != nil {
+			sql += " AND " + s.keyset(nil, "r.id", "r.type", q.Sort, cur)
+		}
+		sql += " ORDER BY " + orderBy(nil, "r.id", "r.type", q.Sort, backward) + limit
+	} else {
+		names := make([]string, len(keys))
+		inner := "SELECT r.type, r.id"
+		for k, e := range keys {
+			names[k] = "p.k" + strconv.Itoa(k)
+			inner += ", " + e + " AS k" + strconv.Itoa(k)
+		}
+		inner += " FROM resources r WHERE " + filter
+		sel := "SELECT p.* FROM (" + inner + ") p"
+		if cur != nil {
+			sel += " WHERE " + s.keyset(names, "p.id", "p.type", q.Sort, cur)
+		}
+		sel += " ORDER BY " + orderBy(names, "p.id", "p.type", q.Sort, backward) + limit
+		sql = "SELECT " + cols + ", " + strings.Join(names, ", ") + " FROM (" + sel + ") p JOIN resources r ON r.tenant_id = " +
+			s.tenant + " AND r.type = p.type AND r.id = p.id ORDER BY " + orderBy(names, "p.id", "p.type", q.Sort, backward)
+	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	var out []row
+	err := db.Query(ctx, sql, s.args, func(sc Scanner) error {
+		var r row
+		var lastUpdated int64
+		dest := []any{&r.rec.Type, &r.rec.ID}
+		if !q.IDsOnly {
+			dest = append(dest, &r.rec.Version, &lastUpdated, &r.rec.Body)
+		}
+		r.keys = make([]any, len(keys))
+		for k := range r.keys {
+			dest = append(dest, &r.keys[k])
+		}
+		if err := sc.Scan(dest...); err != nil {
+			return err
+		}
+		r.rec.LastUpdated = Time(lastUpdated)
+		for k, v := range r.keys {
+			if b, ok := v.([]byte); ok {
+				r.keys[k] = string(b)
+			}
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, Wrap("sqlbase.Search", err)
+}
+
+// sortKey is the value a resource sorts by for one key: the lowest of its
+// values ascending, the highest descending (for dates, the start of the
+// earliest range and the end of the latest).
+func (s *sqlSearch) sortKey(a string, sk search.SortKey) string {
+	switch sk.Param.Code {
+	case search.ParamID:
+		return a + ".id"
+	case search.ParamLastUpdated:
+		return a + ".last_updated"
+	}
+	agg := "MIN"
+	if sk.Desc {
+		agg = "MAX"
+	}
+	c := search.Criterion{Param: sk.Param}
+	tbl, ok := tableFor(&c)
+	if !ok {
+		return s.fail(Internalf("sqlbase.Search", "cannot sort by %s", sk.Param.Code))
+	}
+	col := map[string]string{"string_idx": "value", "token_idx": "code", "number_idx": "value",
+		"quantity_idx": "value", "uri_idx": "value", "reference_idx": "target_id", "date_idx": "low"}[tbl]
+	if tbl == "date_idx" && sk.Desc {
+		col = "high"
+	}
+	i := s.alias("k")
+	extra := ""
+	if tbl == "quantity_idx" {
+		extra = " AND NOT " + i + ".canonical"
+	}
+	return "(SELECT " + agg + "(" + i + "." + col + ") FROM " + tbl + " " + i + " WHERE " + i + ".tenant_id = " + a +
+		".tenant_id AND " + i + ".type = " + a + ".type AND " + i + ".id = " + a + ".id AND " + i + ".param = " +
+		s.bind(sk.Param.Code) + extra + ")"
+}
+
+// orderBy renders the ORDER BY of the keys, then id and type. Resources
+// without a value for a key sort last either way; backward reverses it all.
+func orderBy(keys []string, id, typ string, sort []search.SortKey, backward bool) string {
+	var parts []string
+	for k, key := range keys {
+		desc := sort[k].Desc != backward
+		dir, nulls := " ASC", " NULLS LAST"
+		if desc {
+			dir = " DESC"
+		}
+		if backward {
+			nulls = " NULLS FIRST"
+		}
+		parts = append(parts, key+dir+nulls)
+	}
+	dir := " ASC"
+	if backward {
+		dir = " DESC"
+	}
+	return strings.Join(append(parts, id+dir, typ+dir), ", ")
+}
+
+// keyset is the condition that a row comes after the cursor in the order
+// (before it, paging backward): lexicographic over the keys, with NULLs
+// last, then id and type.
+func (s *sqlSearch) keyset(keys []string, id, typ string, sort []search.SortKey, cur *store.Cursor) string {
+	var ors []string
+	var eqs []string
+	for k, key := range keys {
+		v := cur.Keys[k]
+		var beyond string
+		asc := !sort[k].Desc
+		switch {
+		case v == nil && !cur.Backward:
+			beyond = "" // nothing sorts after NULL
+		case v == nil:
+			beyond = key + " IS NOT NULL" // everything else sorts before it
+		case !cur.Backward && asc:
+			beyond = "(" + key + " > " + s.bind(v) + " OR " + key + " IS NULL)"
+		case !cur.Backward:
+			beyond = "(" + key + " < " + s.bind(v) + " OR " + key + " IS NULL)"
+		case asc:
+			beyond = key + " < " + s.bind(v)
+		default:
+			beyond = key + " > " + s.bind(v)
+		}
+		if beyond != "" {
+			ors = append(ors, strings.Join(append(slices.Clone(eqs), beyond), " AND "))
+		}
+		if v == nil {
+			eqs = append(eqs, key+" IS NULL")
+		} else {
+			eqs = append(eqs, key+" = "+s.bind(v))
+		}
+	}
+	op := " > "
+	if cur.Backward {
+		op = " < "
+	}
+	idv := s.bind(cur.ID)
+	tail := "(" + id + op + idv + " OR (" + id + " = " + idv + " AND " + typ + op + s.bind(cur.Type) + "))"
+	ors = append(ors, strings.Join(append(eqs, tail), " AND "))
+	return "(" + strings.Join(ors, " OR ") + ")"
+}

@@ -1,0 +1,165 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hearth-fhir/hearth/store"
+	"github.com/hearth-fhir/hearth/store/internal/sqlbase"
+)
+
+var (
+	_ store.AuditTx  = (*tx)(nil)
+	_ store.AuditLog = (*DB)(nil)
+)
+
+var (
+	auditHeadSQL       = sqlbase.Dollar(sqlbase.AuditHeadSQL)
+	auditLockSQL       = auditHeadSQL + ` FOR UPDATE`
+	auditInitSQL       = sqlbase.Dollar(sqlbase.AuditInitSQL)
+	auditReadSQL       = sqlbase.Dollar(sqlbase.AuditReadSQL)
+	auditPurgeEndSQL   = sqlbase.Dollar(sqlbase.AuditPurgeEndSQL)
+	auditPurgeSQL      = sqlbase.Dollar(sqlbase.AuditPurgeSQL)
+	auditAnchorSQL     = sqlbase.Dollar(sqlbase.AuditAnchorSQL)
+	auditMoveAndPutSQL = `WITH head AS (
+		UPDATE audit_chain SET seq = $2, hash = $3 WHERE tenant_id = $1 AND seq = $4 RETURNING 1
+	), ins AS (
+		INSERT INTO audit_events (tenant_id, ` + sqlbase.AuditColumns + `)
+		SELECT $1, u.seq, u.id, u.recorded, u.prev_hash, u.hash, u.body
+		FROM unnest($5::bigint[], $6::text[], $7::bigint[], $8::bytea[], $9::bytea[], $10::bytea[])
+			AS u(seq, id, recorded, prev_hash, hash, body), head
+		RETURNING 1
+	)
+	SELECT (SELECT count(*) FROM head)`
+)
+
+// AuditHead locks the tenant's chain head row (SELECT … FOR UPDATE) until
+// the transaction ends: appends of one tenant take turns.
+func (t *tx) AuditHead(ctx context.Context, genesis []byte) (store.AuditHead, error) {
+	const op = "postgres.Tx.AuditHead"
+	h, err := scanHead(t.tx.QueryRow(ctx, auditLockSQL, t.tenant))
+	if errors.Is(err, pgx.ErrNoRows) {
+		if _, err := t.tx.Exec(ctx, auditInitSQL, t.tenant, genesis, genesis); err != nil {
+			return store.AuditHead{}, wrap(op, err, "")
+		}
+		h, err = scanHead(t.tx.QueryRow(ctx, auditLockSQL, t.tenant))
+	}
+	if err != nil {
+		return store.AuditHead{}, wrap(op, err, "")
+	}
+	return h, nil
+}
+
+func scanHead(row pgx.Row) (store.AuditHead, error) {
+	var h store.AuditHead
+	err := row.Scan(&h.Seq, &h.Hash, &h.AnchorSeq, &h.AnchorHash)
+	return h, err
+}
+
+// PutAudit appends entries and moves the head in one statement; the
+// insert joins the head update, so a head that moved writes nothing.
+func (t *tx) PutAudit(ctx context.Context, head store.AuditHead, entries []store.AuditEntry) error {
+	const op = "postgres.Tx.PutAudit"
+	if len(entries) == 0 {
+		return nil
+	}
+	if err := sqlbase.CheckAudit(op, head, entries); err != nil {
+		return err
+	}
+	n := len(entries)
+	seqs, ids, recorded := make([]int64, n), make([]string, n), make([]int64, n)
+	prevs, hashes, bodies := make([][]byte, n), make([][]byte, n), make([][]byte, n)
+	for i, e := range entries {
+		seqs[i], ids[i], recorded[i] = e.Seq, e.ID, sqlbase.Micros(e.Recorded)
+		prevs[i], hashes[i], bodies[i] = e.PrevHash, e.Hash, e.Body
+	}
+	last := entries[n-1]
+	var moved int64
+	err := t.tx.QueryRow(ctx, auditMoveAndPutSQL, t.tenant, last.Seq, last.Hash, head.Seq,
+		seqs, ids, recorded, prevs, hashes, bodies).Scan(&moved)
+	if err != nil {
+		return wrap(op, err, "an AuditEvent with this id exists")
+	}
+	if moved != 1 {
+		return sqlbase.Conflict(op, "the audit chain moved on", nil)
+	}
+	return nil
+}
+
+// ReadAudit returns one AuditEvent by id.
+func (db *DB) ReadAudit(ctx context.Context, tenant, id string) (store.AuditEntry, error) {
+	const op = "postgres.ReadAudit"
+	e, err := sqlbase.ScanAuditEntry(db.pool.QueryRow(ctx, auditReadSQL, tenant, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.AuditEntry{}, sqlbase.NotFound(op, "AuditEvent/"+id)
+	}
+	return e, wrap(op, err, "")
+}
+
+// ScanAudit returns entries in chain order.
+func (db *DB) ScanAudit(ctx context.Context, tenant string, q store.AuditQuery) ([]store.AuditEntry, error) {
+	const op = "postgres.ScanAudit"
+	query, args := sqlbase.AuditScanSQL(tenant, q)
+	rows, err := db.pool.Query(ctx, sqlbase.Dollar(query), args...)
+	if err != nil {
+		return nil, wrap(op, err, "")
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.AuditEntry, error) {
+		return sqlbase.ScanAuditEntry(row)
+	})
+	return out, wrap(op, err, "")
+}
+
+// AuditChain returns the tenant's chain head.
+func (db *DB) AuditChain(ctx context.Context, tenant string) (store.AuditHead, error) {
+	const op = "postgres.AuditChain"
+	h, err := scanHead(db.pool.QueryRow(ctx, auditHeadSQL, tenant))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.AuditHead{}, sqlbase.NotFound(op, "audit chain of tenant "+tenant)
+	}
+	return h, wrap(op, err, "")
+}
+
+// AuditTenants lists tenants with an audit chain.
+func (db *DB) AuditTenants(ctx context.Context) ([]string, error) {
+	const op = "postgres.AuditTenants"
+	rows, err := db.pool.Query(ctx, sqlbase.AuditTenantsSQL)
+	if err != nil {
+		return nil, wrap(op, err, "")
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return out, wrap(op, err, "")
+}
+
+// PurgeAudit removes entries recorded before the cutoff and anchors the
+// chain at the last one removed, holding the head lock meanwhile.
+func (db *DB) PurgeAudit(ctx context.Context, tenant string, before time.Time) (int64, error) {
+	const op = "postgres.PurgeAudit"
+	var removed int64
+	err := db.Tx(ctx, tenant, func(st store.Tx) error {
+		t := st.(*tx)
+		if _, err := t.tx.Exec(ctx, auditLockSQL, tenant); err != nil {
+			return wrap(op, err, "")
+		}
+		var seq int64
+		var hash []byte
+		err := t.tx.QueryRow(ctx, auditPurgeEndSQL, tenant, tenant, sqlbase.Micros(before)).Scan(&seq, &hash)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return wrap(op, err, "")
+		}
+		tag, err := t.tx.Exec(ctx, auditPurgeSQL, tenant, seq)
+		if err != nil {
+			return wrap(op, err, "")
+		}
+		removed = tag.RowsAffected()
+		_, err = t.tx.Exec(ctx, auditAnchorSQL, seq, hash, tenant)
+		return wrap(op, err, "")
+	})
+	return removed, err
+}

@@ -1,0 +1,165 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/hearth-fhir/hearth/store"
+	"github.com/hearth-fhir/hearth/store/internal/sqlbase"
+)
+
+var (
+	_ store.AuditTx  = (*tx)(nil)
+	_ store.AuditLog = (*DB)(nil)
+)
+
+// AuditHead returns the tenant's chain head. The transaction already holds
+// SQLite's one write lock (BEGIN IMMEDIATE), which serialises appends.
+func (t *tx) AuditHead(ctx context.Context, genesis []byte) (store.AuditHead, error) {
+	const op = "sqlite.Tx.AuditHead"
+	h, err := auditHead(ctx, t.tx, t.tenant)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := t.tx.ExecContext(ctx, sqlbase.AuditInitSQL, t.tenant, genesis, genesis); err != nil {
+			return store.AuditHead{}, wrap(op, err, "")
+		}
+		h, err = auditHead(ctx, t.tx, t.tenant)
+	}
+	if err != nil {
+		return store.AuditHead{}, wrap(op, err, "")
+	}
+	return h, nil
+}
+
+func auditHead(ctx context.Context, q queryer, tenant string) (store.AuditHead, error) {
+	var h store.AuditHead
+	err := q.QueryRowContext(ctx, sqlbase.AuditHeadSQL, tenant).Scan(&h.Seq, &h.Hash, &h.AnchorSeq, &h.AnchorHash)
+	return h, err
+}
+
+// PutAudit appends entries and moves the head past them.
+func (t *tx) PutAudit(ctx context.Context, head store.AuditHead, entries []store.AuditEntry) error {
+	const op = "sqlite.Tx.PutAudit"
+	if len(entries) == 0 {
+		return nil
+	}
+	if err := sqlbase.CheckAudit(op, head, entries); err != nil {
+		return err
+	}
+	last := entries[len(entries)-1]
+	res, err := t.tx.ExecContext(ctx, sqlbase.AuditMoveHeadSQL, last.Seq, last.Hash, t.tenant, head.Seq)
+	if err != nil {
+		return wrap(op, err, "")
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return sqlbase.Conflict(op, "the audit chain moved on", err)
+	}
+	for len(entries) > 0 {
+		n := min(len(entries), rowChunk)
+		var b strings.Builder
+		b.WriteString(`INSERT INTO audit_events (tenant_id, ` + sqlbase.AuditColumns + `) VALUES `)
+		args := make([]any, 0, 7*n)
+		for i, e := range entries[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, t.tenant, e.Seq, e.ID, sqlbase.Micros(e.Recorded), e.PrevHash, e.Hash, e.Body)
+		}
+		if _, err := t.tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return wrap(op, err, "an AuditEvent with this id exists")
+		}
+		entries = entries[n:]
+	}
+	return nil
+}
+
+// ReadAudit returns one AuditEvent by id.
+func (db *DB) ReadAudit(ctx context.Context, tenant, id string) (store.AuditEntry, error) {
+	const op = "sqlite.ReadAudit"
+	e, err := sqlbase.ScanAuditEntry(db.read.QueryRowContext(ctx, sqlbase.AuditReadSQL, tenant, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.AuditEntry{}, sqlbase.NotFound(op, "AuditEvent/"+id)
+	}
+	return e, wrap(op, err, "")
+}
+
+// ScanAudit returns entries in chain order.
+func (db *DB) ScanAudit(ctx context.Context, tenant string, q store.AuditQuery) ([]store.AuditEntry, error) {
+	const op = "sqlite.ScanAudit"
+	query, args := sqlbase.AuditScanSQL(tenant, q)
+	rows, err := db.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, wrap(op, err, "")
+	}
+	defer rows.Close()
+	var out []store.AuditEntry
+	for rows.Next() {
+		e, err := sqlbase.ScanAuditEntry(rows)
+		if err != nil {
+			return nil, wrap(op, err, "")
+		}
+		out = append(out, e)
+	}
+	return out, wrap(op, rows.Err(), "")
+}
+
+// AuditChain returns the tenant's chain head.
+func (db *DB) AuditChain(ctx context.Context, tenant string) (store.AuditHead, error) {
+	const op = "sqlite.AuditChain"
+	h, err := auditHead(ctx, db.read, tenant)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.AuditHead{}, sqlbase.NotFound(op, "audit chain of tenant "+tenant)
+	}
+	return h, wrap(op, err, "")
+}
+
+// AuditTenants lists tenants with an audit chain.
+func (db *DB) AuditTenants(ctx context.Context) ([]string, error) {
+	const op = "sqlite.AuditTenants"
+	rows, err := db.read.QueryContext(ctx, sqlbase.AuditTenantsSQL)
+	if err != nil {
+		return nil, wrap(op, err, "")
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, wrap(op, err, "")
+		}
+		out = append(out, t)
+	}
+	return out, wrap(op, rows.Err(), "")
+}
+
+// PurgeAudit removes entries recorded before the cutoff and anchors the
+// chain at the last one removed.
+func (db *DB) PurgeAudit(ctx context.Context, tenant string, before time.Time) (int64, error) {
+	const op = "sqlite.PurgeAudit"
+	var removed int64
+	err := db.Tx(ctx, tenant, func(st store.Tx) error {
+		t := st.(*tx)
+		var seq int64
+		var hash []byte
+		err := t.tx.QueryRowContext(ctx, sqlbase.AuditPurgeEndSQL, tenant, tenant, sqlbase.Micros(before)).Scan(&seq, &hash)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return wrap(op, err, "")
+		}
+		res, err := t.tx.ExecContext(ctx, sqlbase.AuditPurgeSQL, tenant, seq)
+		if err != nil {
+			return wrap(op, err, "")
+		}
+		if removed, err = res.RowsAffected(); err != nil {
+			return wrap(op, err, "")
+		}
+		_, err = t.tx.ExecContext(ctx, sqlbase.AuditAnchorSQL, seq, hash, tenant)
+		return wrap(op, err, "")
+	})
+	return removed, err
+}
