@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"slices"
+
 	"github.com/hearth-fhir/hearth/auth/scope"
 	"github.com/hearth-fhir/hearth/fhir"
 	"github.com/hearth-fhir/hearth/fhir/search"
@@ -56,8 +58,11 @@ func pinsPatient(q *search.Query, typ, patient string) bool {
 		if ok := allValues(c.Values, func(v search.Value) bool {
 			switch v := v.(type) {
 			case search.ReferenceValue:
-				return (c.Param.Code == "patient" || c.Param.Code == "subject") && v.URL == "" && v.ID == patient &&
-					(len(v.Types) == 0 || (len(v.Types) == 1 && v.Types[0] == "Patient"))
+				// patient=id may also match a Group with that id (the R4
+				// parameter targets both); ids are server-assigned, and
+				// subject= must say Patient/id.
+				return v.URL == "" && v.ID == patient && slices.Contains(v.Types, "Patient") &&
+					(c.Param.Code == "patient" || (c.Param.Code == "subject" && len(v.Types) == 1))
 			case search.TokenValue:
 				return typ == "Patient" && c.Param.Code == search.ParamID && v.Code == patient
 			case search.StringValue:
