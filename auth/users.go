@@ -147,6 +147,7 @@ func (s *Server) SetPassword(ctx context.Context, tenant, userID, password strin
 	if err := SetPassword(ctx, s.users, tenant, userID, password, now, s.cfg.TokenTTL); err != nil {
 		return err
 	}
+	s.RecordAuth(ctx, AuthEvent{Kind: EventPasswordChange, Tenant: tenant, Subject: userID, IsUser: true})
 	return s.revocations.revokeUser(ctx, tenant, userID, now)
 }
 
@@ -157,6 +158,7 @@ func (s *Server) SignOutEverywhere(ctx context.Context, tenant, userID string) e
 	if err := SignOutEverywhere(ctx, s.users, tenant, userID, now, s.cfg.TokenTTL); err != nil {
 		return err
 	}
+	s.RecordAuth(ctx, AuthEvent{Kind: EventLogout, Tenant: tenant, Subject: userID, IsUser: true, Reason: "signed out everywhere"})
 	return s.revocations.revokeUser(ctx, tenant, userID, now)
 }
 
