@@ -61,15 +61,18 @@ func DefaultConfig(baseURL string) Config {
 // Engine builds the engine over st: the one road to the data, for the HTTP
 // server and for commands such as import alike.
 func Engine(cfg Config, st store.Store) (*engine.Engine, error) {
-	return buildEngine(context.Background(), cfg, st, slog.New(slog.DiscardHandler))
+	eng, _, err := buildEngine(context.Background(), cfg, st, slog.New(slog.DiscardHandler))
+	return eng, err
 }
 
 // buildEngine builds the engine with access policy and audit. The policy
 // directory is watched, and the audit committer runs, until ctx ends.
-func buildEngine(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*engine.Engine, error) {
+// The auditor (nil when audit is off) also records the authorization
+// server's events.
+func buildEngine(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*engine.Engine, *engine.Auditor, error) {
 	validator, err := fhir.NewValidator()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ecfg := engine.DefaultConfig()
 	ecfg.UpdateCreate = cfg.UpdateCreate
@@ -90,12 +93,13 @@ func buildEngine(ctx context.Context, cfg Config, st store.Store, log *slog.Logg
 	}
 	pol, err := policy.New(ctx, policy.WithDir(cfg.PolicyDir), policy.WithLogger(log))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if cfg.PolicyDir != "" {
 		go pol.Watch(ctx, policyPoll)
 	}
 	opts = append(opts, engine.WithPolicy(pol))
+	var auditor *engine.Auditor
 	if !cfg.DisableAudit {
 		var logOpts []audit.LogOption
 		if cfg.Clock != nil {
@@ -110,15 +114,37 @@ func buildEngine(ctx context.Context, cfg Config, st store.Store, log *slog.Logg
 		}
 		committer := audit.NewCommitter(auditStore)
 		context.AfterFunc(ctx, committer.Close)
-		opts = append(opts, engine.WithAudit(engine.Auditor{
+		auditor = &engine.Auditor{
 			Log:       audit.NewLog(audit.ServerRef{Name: "hearth", BaseURL: fhirBase(cfg.BaseURL)}, logOpts...),
 			Committer: committer,
-		}))
+		}
+		opts = append(opts, engine.WithAudit(*auditor))
 	}
 	if cfg.Encryption != nil {
 		opts = append(opts, engine.WithEncryption(*cfg.Encryption))
 	}
-	return engine.New(st, validator, ecfg, opts...), nil
+	return engine.New(st, validator, ecfg, opts...), auditor, nil
+}
+
+// authAuditor records the authorization server's events in the same
+// per-tenant audit chain as the engine's.
+type authAuditor struct{ a *engine.Auditor }
+
+func (x authAuditor) AuthEvent(ctx context.Context, ev auth.AuthEvent) error {
+	outcome := audit.Success
+	if ev.Failed {
+		outcome = audit.MinorFailure
+	}
+	e := audit.Event{Auth: ev.Kind, Outcome: outcome, OutcomeDesc: ev.Reason, Subject: ev.Subject, FhirUser: ev.FhirUser,
+		ClientID: ev.ClientID, IsUser: ev.IsUser, Address: ev.Address}
+	if ev.Patient != "" {
+		e.Patients = []string{"Patient/" + ev.Patient}
+	}
+	rec, err := x.a.Log.Record(e)
+	if err != nil {
+		return err
+	}
+	return x.a.Committer.Commit(ctx, ev.Tenant, rec)
 }
 
 // fhirBase is the FHIR base URL under the server's external URL.
@@ -148,14 +174,18 @@ type Assembly struct {
 // Assemble builds the server over st, which must be migrated.
 func Assemble(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*Assembly, error) {
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
-	eng, err := buildEngine(ctx, cfg, st, log)
+	eng, auditor, err := buildEngine(ctx, cfg, st, log)
 	if err != nil {
 		return nil, err
 	}
-	authServer, err := auth.NewServer(ctx, auth.Config{
+	acfg := auth.Config{
 		Issuer: cfg.BaseURL, TokenTTL: cfg.TokenTTL, RefreshTTL: cfg.RefreshTTL, Clock: cfg.Clock,
 		Login: cfg.Login, TrustedIssuers: cfg.TrustedIssuers, RateLimit: cfg.RateLimit,
-	}, st, log)
+	}
+	if auditor != nil {
+		acfg.Auditor = authAuditor{auditor}
+	}
+	authServer, err := auth.NewServer(ctx, acfg, st, log)
 	if err != nil {
 		return nil, fmt.Errorf("authorization server: %w", err)
 	}

@@ -321,7 +321,7 @@ func (s *Server) Approve(ctx context.Context, id string, sess Session, a Approva
 		Patient: patient, Encounter: pr.Encounter, Roles: sess.User.Roles, AuthTime: sess.CreatedAt, AMR: a.AMR, IdP: a.IdP,
 		// In the access token for the resource server (policy, audit); the
 		// app is told only with the fhirUser (or profile) scope.
-		FhirUser: sess.User.FhirUser}
+		FhirUser: sess.User.FhirUser, Org: sess.User.Organization, Verified: sess.User.Verified}
 	if err := s.storage.putAuthRequest(ctx, ar); err != nil {
 		return "", err
 	}

@@ -41,6 +41,8 @@ type TrustedIssuer struct {
 	// Scopes are granted to its tokens that carry no scope claim (ID
 	// tokens, most IdPs' access tokens); empty grants nothing.
 	Scopes string `json:"scopes"`
+	// Roles are given to its users whose tokens carry no roles claim.
+	Roles []string `json:"roles"`
 	// Name, ClientID and ClientSecret enable "Sign in with <Name>" on the
 	// login page: Hearth is a confidential client of the IdP.
 	Name         string `json:"name"`
@@ -180,6 +182,9 @@ func (t TrustedIssuer) mapClaims(m map[string]any) (Claims, error) {
 	}
 	if cl.Scope == "" {
 		cl.Scope = t.Scopes
+	}
+	if len(cl.Roles) == 0 {
+		cl.Roles = t.Roles
 	}
 	switch r := m[t.RolesClaim].(type) {
 	case string:

@@ -28,6 +28,8 @@ type grant struct {
 	Encounter string    `json:"encounter,omitempty"`
 	FhirUser  string    `json:"fhirUser,omitempty"`
 	Roles     []string  `json:"roles,omitempty"`
+	Org       string    `json:"organization,omitempty"`
+	Verified  bool      `json:"verified,omitempty"`
 	AuthTime  time.Time `json:"auth_time"`
 	AMR       []string  `json:"amr,omitempty"`
 	ChainID   string    `json:"chain_id,omitempty"` // refresh-token chain
@@ -67,6 +69,12 @@ func (g grant) claims() map[string]any {
 	}
 	if len(g.Roles) > 0 {
 		c["roles"] = g.Roles
+	}
+	if g.Org != "" {
+		c["organization"] = g.Org
+	}
+	if g.Verified {
+		c["verified"] = true
 	}
 	if g.ChainID != "" {
 		c["sid"] = g.ChainID

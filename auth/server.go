@@ -51,6 +51,9 @@ type Config struct {
 	TrustedIssuers []TrustedIssuer
 	// RateLimit bounds the login and token endpoints.
 	RateLimit RateLimit
+	// Auditor records logins, token issues and account changes; nil
+	// records nothing.
+	Auditor Auditor
 	// HTTPClient fetches client JWK Sets and external providers' discovery
 	// documents and keys; default a client with a 10-second timeout.
 	HTTPClient *http.Client

@@ -96,6 +96,21 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	body := rec.body.Bytes()
 	if rec.status() == http.StatusOK && is.set {
 		body = s.completeTokenResponse(body, is.grant)
+		kind := EventTokenIssued
+		if r.PostForm.Get("grant_type") == "refresh_token" {
+			kind = EventTokenRefreshed
+		}
+		g := is.grant
+		subject := g.UserID
+		if subject == "" {
+			subject = g.ClientID
+		}
+		if err := s.RecordAuth(ctx, AuthEvent{Kind: kind, Tenant: g.Tenant, Subject: subject, FhirUser: g.FhirUser,
+			ClientID: g.ClientID, IsUser: g.UserID != "", Address: RemoteAddress(r), Patient: g.Patient}); err != nil {
+			// No token leaves without its AuditEvent.
+			writeOAuthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again")
+			return
+		}
 	}
 	for k, v := range rec.header {
 		w.Header()[k] = v

@@ -19,6 +19,10 @@ type NewUser struct {
 	Password string // may be empty for users who only sign in through a trusted IdP
 	FhirUser string // Practitioner/…, Patient/… or RelatedPerson/…
 	Roles    []string
+	// Organization (Organization/id) and Verified describe the user to the
+	// access policy (docs/access-policy.md).
+	Organization string
+	Verified     bool
 }
 
 // fhirUserTypes are the resource types a user may be (SMART's fhirUser).
@@ -36,6 +40,9 @@ func CreateUser(ctx context.Context, accounts store.Accounts, users store.Users,
 	if err := checkFhirUser(nu.FhirUser); err != nil {
 		return store.User{}, err
 	}
+	if o, id, ok := strings.Cut(nu.Organization, "/"); nu.Organization != "" && (!ok || o != "Organization" || id == "") {
+		return store.User{}, fhir.Errorf(fhir.KindInvalid, "organization must be Organization/id")
+	}
 	var hash string
 	if nu.Password != "" {
 		if err := checkPasswordPolicy(nu.Password); err != nil {
@@ -48,7 +55,8 @@ func CreateUser(ctx context.Context, accounts store.Accounts, users store.Users,
 	}
 	u := store.User{
 		Tenant: nu.Tenant, ID: "u_" + randomString(12), Username: nu.Username, PasswordHash: hash,
-		FhirUser: nu.FhirUser, Roles: cleanRoles(nu.Roles), CreatedAt: time.Now().UTC(),
+		FhirUser: nu.FhirUser, Roles: cleanRoles(nu.Roles), Organization: nu.Organization, Verified: nu.Verified,
+		CreatedAt: time.Now().UTC(),
 	}
 	if err := users.CreateUser(ctx, u); err != nil {
 		return store.User{}, fmt.Errorf("%s: %w", op, err)
@@ -139,6 +147,7 @@ func (s *Server) SetPassword(ctx context.Context, tenant, userID, password strin
 	if err := SetPassword(ctx, s.users, tenant, userID, password, now, s.cfg.TokenTTL); err != nil {
 		return err
 	}
+	s.RecordAuth(ctx, AuthEvent{Kind: EventPasswordChange, Tenant: tenant, Subject: userID, IsUser: true})
 	return s.revocations.revokeUser(ctx, tenant, userID, now)
 }
 
@@ -149,6 +158,7 @@ func (s *Server) SignOutEverywhere(ctx context.Context, tenant, userID string) e
 	if err := SignOutEverywhere(ctx, s.users, tenant, userID, now, s.cfg.TokenTTL); err != nil {
 		return err
 	}
+	s.RecordAuth(ctx, AuthEvent{Kind: EventLogout, Tenant: tenant, Subject: userID, IsUser: true, Reason: "signed out everywhere"})
 	return s.revocations.revokeUser(ctx, tenant, userID, now)
 }
 

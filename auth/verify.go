@@ -24,10 +24,13 @@ type Claims struct {
 	Patient   string // the launch patient's id (patient/ scopes are limited to it)
 	Encounter string // the launch encounter's id
 	Roles     []string
-	ID        string // jti
-	Issuer    string // set for tokens of a trusted external issuer
-	IssuedAt  time.Time
-	ExpiresAt time.Time
+	// Organization and Verified describe a user to the access policy.
+	Organization string
+	Verified     bool
+	ID           string // jti
+	Issuer       string // set for tokens of a trusted external issuer
+	IssuedAt     time.Time
+	ExpiresAt    time.Time
 }
 
 // UserID is the user behind the token, "" for a client acting as itself.
@@ -63,6 +66,8 @@ type privateClaims struct {
 	Patient   string   `json:"patient"`
 	Encounter string   `json:"encounter"`
 	Roles     []string `json:"roles"`
+	Org       string   `json:"organization"`
+	Verified  bool     `json:"verified"`
 }
 
 // Verify checks a bearer access token (without the "Bearer " prefix).
@@ -208,17 +213,19 @@ func (v *verifier) verifySignedToken(bearer string, now time.Time) (Claims, erro
 		return Claims{}, invalidToken(errors.New("tenant or sub missing"))
 	}
 	return Claims{
-		Tenant:    priv.Tenant,
-		Subject:   reg.Subject,
-		ClientID:  priv.ClientID,
-		Scope:     priv.Scope,
-		FhirUser:  priv.FhirUser,
-		Patient:   priv.Patient,
-		Encounter: priv.Encounter,
-		Roles:     priv.Roles,
-		ID:        reg.ID,
-		IssuedAt:  reg.IssuedAt.Time(),
-		ExpiresAt: reg.Expiry.Time(),
+		Tenant:       priv.Tenant,
+		Subject:      reg.Subject,
+		ClientID:     priv.ClientID,
+		Scope:        priv.Scope,
+		FhirUser:     priv.FhirUser,
+		Patient:      priv.Patient,
+		Encounter:    priv.Encounter,
+		Roles:        priv.Roles,
+		Organization: priv.Org,
+		Verified:     priv.Verified,
+		ID:           reg.ID,
+		IssuedAt:     reg.IssuedAt.Time(),
+		ExpiresAt:    reg.Expiry.Time(),
 	}, nil
 }
 

@@ -37,9 +37,10 @@ func chromiumPath(t *testing.T) string {
 // TestSMARTStandaloneLaunchInBrowser: fhirclient, the reference SMART
 // JavaScript client, runs in headless Chromium (driven by playwright-core)
 // from a page on another origin. It discovers Hearth's SMART configuration,
-// sends the user to Hearth's real login page, the user picks the patient
-// and allows access, and the app exchanges the code (PKCE) and reads the
-// Patient with the token.
+// sends the user (a patient, under the default access policy) to Hearth's
+// real login page, the user allows access, and the app exchanges the code
+// (PKCE) and reads the Patient with the token. (The patient picker a
+// clinician sees is exercised by web/launch_test.go.)
 func TestSMARTStandaloneLaunchInBrowser(t *testing.T) {
 	chromium := chromiumPath(t)
 	dir := npmCI(t, "smart", "fhirclient")
@@ -74,14 +75,16 @@ func TestSMARTStandaloneLaunchInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.Auth.CreateUser(ctx, auth.NewUser{Tenant: "default", Username: "dr.house", Password: "vicodin and lupus",
-		FhirUser: "Practitioner/house", Roles: []string{"clinician"}}); err != nil {
+	// A patient using a patient-facing app: under the default access
+	// policy patients read their own record (docs/access-policy.md).
+	patientID := createPatient(t, srv, `{"resourceType":"Patient","name":[{"family":"Clinic","given":["Rebecca"]}],"gender":"female"}`)
+	if _, err := srv.Auth.CreateUser(ctx, auth.NewUser{Tenant: "default", Username: "rebecca", Password: "vicodin and lupus",
+		FhirUser: "Patient/" + patientID, Roles: []string{"patient"}}); err != nil {
 		t.Fatal(err)
 	}
-	patientID := createPatient(t, srv, `{"resourceType":"Patient","name":[{"family":"Clinic","given":["Rebecca"]}],"gender":"female"}`)
 
 	launch := appURL + "/launch.html?" + url.Values{"iss": {srv.FHIR()}, "client_id": {clientID}}.Encode()
-	cmd := exec.Command("node", filepath.Join(dir, "standalone.mjs"), launch, "dr.house", "vicodin and lupus", patientID, chromium)
+	cmd := exec.Command("node", filepath.Join(dir, "standalone.mjs"), launch, "rebecca", "vicodin and lupus", patientID, chromium)
 	cmd.Dir = dir
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -110,7 +113,7 @@ func TestSMARTStandaloneLaunchInBrowser(t *testing.T) {
 		len(res.Patient.Name) == 0 || res.Patient.Name[0].Family != "Clinic" {
 		t.Errorf("the app read %+v", res)
 	}
-	if res.FhirUser != "Practitioner/house" || !res.Refresh || !strings.Contains(res.Scope, "patient/*.rs") {
+	if res.FhirUser != "Patient/"+patientID || !res.Refresh || !strings.Contains(res.Scope, "patient/*.rs") {
 		t.Errorf("token context: fhirUser %q, refresh %v, scope %q", res.FhirUser, res.Refresh, res.Scope)
 	}
 }

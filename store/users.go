@@ -20,7 +20,9 @@ type User struct {
 	Username      string
 	PasswordHash  string   // argon2id PHC string; empty for users who only sign in through an IdP
 	FhirUser      string   // Practitioner/…, Patient/… or RelatedPerson/… the user is
-	Roles         []string // e.g. clinician, admin
+	Roles         []string // e.g. practitioner, admin (see docs/access-policy.md)
+	Organization  string   // e.g. Organization/9, for the access policy
+	Verified      bool     // an administrator vetted the user (practitioners)
 	TOTPSecret    string   // base32 seed; set during enrolment
 	TOTPEnabled   bool     // enrolment confirmed: a code is asked at every login
 	FailedLogins  int      // consecutive failed logins

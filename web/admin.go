@@ -80,16 +80,19 @@ func (p *Pages) adminCreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in struct {
-		Username string   `json:"username"`
-		Password string   `json:"password"`
-		FhirUser string   `json:"fhirUser"`
-		Roles    []string `json:"roles"`
+		Username     string   `json:"username"`
+		Password     string   `json:"password"`
+		FhirUser     string   `json:"fhirUser"`
+		Roles        []string `json:"roles"`
+		Organization string   `json:"organization"`
+		Verified     bool     `json:"verified"`
 	}
 	if err := decode(r, &in); err != nil {
 		p.apiFail(w, r, err)
 		return
 	}
-	u, err := p.auth.CreateUser(r.Context(), auth.NewUser{Tenant: tenant, Username: in.Username, Password: in.Password, FhirUser: in.FhirUser, Roles: in.Roles})
+	u, err := p.auth.CreateUser(r.Context(), auth.NewUser{Tenant: tenant, Username: in.Username, Password: in.Password,
+		FhirUser: in.FhirUser, Roles: in.Roles, Organization: in.Organization, Verified: in.Verified})
 	if err != nil {
 		p.apiFail(w, r, err)
 		return

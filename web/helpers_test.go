@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -24,6 +26,15 @@ import (
 )
 
 const redirectURI = "http://127.0.0.1:9/cb"
+
+// testerPolicy extends the default access policy for these tests: users
+// with the role "tester" may do whatever their SMART scopes allow, so the
+// tests see the scope and compartment checks alone. TestDefaultPolicy
+// shows both layers together.
+const testerPolicy = `package hearth.authz
+
+grants contains {"type": "*", "actions": all_actions, "where": [], "reason": "tests: SMART scopes decide"} if has_role("tester")
+`
 
 // clock is the wall clock moved forward by Add: op stamps iat from the
 // wall clock, so the server's clock must run along with it.
@@ -62,7 +73,11 @@ func newEnvOn(t *testing.T, backend string, opts ...hearthtest.Option) *env {
 	t.Helper()
 	ck := &clock{}
 	st := hearthtest.OpenStore(t, backend)
-	opts = append([]hearthtest.Option{func(c *app.Config) { c.Clock = ck.Now }}, opts...)
+	policyDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(policyDir, "tester.rego"), []byte(testerPolicy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts = append([]hearthtest.Option{func(c *app.Config) { c.Clock = ck.Now; c.PolicyDir = policyDir }}, opts...)
 	srv := hearthtest.Start(t, st, opts...)
 	e := &env{t: t, srv: srv, clock: ck, tenant: "acme", password: "correct horse battery"}
 	ctx := context.Background()
@@ -75,7 +90,7 @@ func newEnvOn(t *testing.T, backend string, opts ...hearthtest.Option) *env {
 		t.Fatal(err)
 	}
 	e.user, err = srv.Auth.CreateUser(ctx, auth.NewUser{Tenant: e.tenant, Username: "dr.who", Password: e.password,
-		FhirUser: "Practitioner/p1", Roles: []string{"clinician"}})
+		FhirUser: "Practitioner/p1", Roles: []string{"tester"}})
 	if err != nil {
 		t.Fatal(err)
 	}

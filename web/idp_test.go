@@ -100,12 +100,12 @@ func TestExternalIdentityProvider(t *testing.T) {
 	trusted, untrusted := newIdP(t), newIdP(t)
 	e := newEnv(t, func(c *app.Config) {
 		c.TrustedIssuers = []auth.TrustedIssuer{{
-			Issuer: trusted.issuer, Audience: "fhir-app", Tenant: "acme", Scopes: "user/Patient.rs",
+			Issuer: trusted.issuer, Audience: "fhir-app", Tenant: "acme", Scopes: "user/Patient.rs", Roles: []string{"tester"},
 			Name: "Hospital IdP", ClientID: "hearth-web", ClientSecret: "hearth-secret",
 		}}
 	})
 	// The provider's user "id1" (its sub) is a Hearth user of the tenant.
-	if _, err := e.srv.Auth.CreateUser(t.Context(), auth.NewUser{Tenant: "acme", Username: "id1", FhirUser: "Practitioner/p9", Roles: []string{"clinician"}}); err != nil {
+	if _, err := e.srv.Auth.CreateUser(t.Context(), auth.NewUser{Tenant: "acme", Username: "id1", FhirUser: "Practitioner/p9", Roles: []string{"tester"}}); err != nil {
 		t.Fatal(err)
 	}
 	trusted.start(t,

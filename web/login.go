@@ -63,11 +63,22 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := p.auth.Login(r.Context(), pr.Tenant, r.PostFormValue("username"), r.PostFormValue("password"))
+	ev := auth.AuthEvent{Kind: auth.EventLogin, Tenant: pr.Tenant, Subject: u.ID, FhirUser: u.FhirUser, ClientID: pr.ClientID,
+		IsUser: true, Address: auth.RemoteAddress(r)}
 	if err != nil {
 		if !fhir.IsKind(err, fhir.KindUnauthorized) {
 			p.log.ErrorContext(r.Context(), "web: login", "err", err)
 		}
+		ev.Kind, ev.Failed, ev.Reason = auth.EventLoginFailed, true, "invalid username or password"
+		if errors.Is(err, auth.ErrLocked) {
+			ev.Kind, ev.Reason = auth.EventLockout, "account locked"
+		}
+		p.auth.RecordAuth(r.Context(), ev)
 		retry(http.StatusUnauthorized, "Invalid username or password.")
+		return
+	}
+	if err := p.auth.RecordAuth(r.Context(), ev); err != nil {
+		p.fail(w, r, err)
 		return
 	}
 	cookie, err := p.auth.StartSession(r.Context(), u)
@@ -165,6 +176,10 @@ func (p *Pages) idpCallback(w http.ResponseWriter, r *http.Request) {
 // client's redirect URIs.
 func (p *Pages) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
+		if s, ok := p.session(r); ok {
+			p.auth.RecordAuth(r.Context(), auth.AuthEvent{Kind: auth.EventLogout, Tenant: s.Tenant, Subject: s.UserID,
+				FhirUser: s.User.FhirUser, IsUser: true, Address: auth.RemoteAddress(r)})
+		}
 		if err := p.auth.EndSession(r.Context(), c.Value); err != nil {
 			p.fail(w, r, err)
 			return

@@ -1,6 +1,10 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/hearth-fhir/hearth/auth"
+)
 
 func (p *Pages) mfaPage(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("id")
@@ -19,8 +23,16 @@ func (p *Pages) mfaSubmit(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusForbidden, "mfa", page{Title: "Verification code", Error: "Please try again.", ID: id, CSRF: p.csrf(w, r), Action: "/auth/mfa"})
 		return
 	}
+	ev := auth.AuthEvent{Kind: auth.EventMFASuccess, Tenant: s.Tenant, Subject: s.UserID, FhirUser: s.User.FhirUser,
+		IsUser: true, Address: auth.RemoteAddress(r)}
 	if err := p.auth.VerifyTOTP(r.Context(), s, r.PostFormValue("code")); err != nil {
+		ev.Kind, ev.Failed, ev.Reason = auth.EventMFAFailure, true, "invalid code"
+		p.auth.RecordAuth(r.Context(), ev)
 		p.render(w, http.StatusUnauthorized, "mfa", page{Title: "Verification code", Error: "Invalid code.", ID: id, CSRF: p.csrf(w, r), Action: "/auth/mfa"})
+		return
+	}
+	if err := p.auth.RecordAuth(r.Context(), ev); err != nil {
+		p.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, continueURL(id), http.StatusSeeOther)

@@ -18,7 +18,7 @@ import (
 // logins ask for a code; wrong codes fail and count towards the lockout;
 // a code works once.
 func TestTOTPEnrolmentAndVerification(t *testing.T) {
-	e := newEnv(t, func(c *app.Config) { c.Login.MFARoles = []string{"clinician"}; c.Login.MaxFailures = 4 })
+	e := newEnv(t, func(c *app.Config) { c.Login.MFARoles = []string{"tester"}; c.Login.MaxFailures = 4 })
 	b := newBrowser(t)
 	verifier, challenge := pkce()
 	page := b.follow(e.authorizeURL("user/Patient.rs", challenge, nil))

@@ -31,7 +31,7 @@ func TestRejectedTokens(t *testing.T) {
 	now := time.Now()
 	base := func() map[string]any {
 		return map[string]any{"iss": e.srv.URL, "sub": "u1", "aud": e.srv.FHIR(), "tenant": e.tenant,
-			"scope": "user/*.cruds", "exp": now.Add(time.Hour).Unix(), "iat": now.Unix(), "jti": "j"}
+			"scope": "user/*.cruds", "roles": []string{"tester"}, "exp": now.Add(time.Hour).Unix(), "iat": now.Unix(), "jti": "j"}
 	}
 	with := func(k string, v any) map[string]any { m := base(); m[k] = v; return m }
 	otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

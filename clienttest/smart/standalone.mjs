@@ -1,6 +1,7 @@
 // Drives a SMART standalone launch in headless Chromium: the app page
 // (fhirclient) redirects to Hearth, the user signs in on Hearth's login
-// page, picks the patient, allows access, and the app reads the Patient.
+// page, picks the patient (when the user is not a patient themself),
+// allows access, and the app reads the Patient.
 // Prints the app's result as JSON on stdout.
 //
 // usage: node standalone.mjs LAUNCH_URL USERNAME PASSWORD PATIENT_ID [CHROMIUM]
@@ -23,8 +24,12 @@ try {
   await page.fill("#username", username);
   await page.fill("#password", password);
   await Promise.all([page.waitForNavigation(), page.click("#signin")]);
-  step("patient picker");
-  await page.click(`a.patient[href$="patient=${patientId}"]`);
+  // A clinician picks the patient; a patient user is their own context.
+  await page.waitForSelector("#allow, a.patient");
+  if (await page.$("a.patient")) {
+    step("patient picker");
+    await page.click(`a.patient[href$="patient=${patientId}"]`);
+  }
   step("consent page");
   await page.waitForSelector("#allow");
   await Promise.all([page.waitForNavigation(), page.click("#allow")]);

@@ -15,7 +15,8 @@ import (
 )
 
 const userUsage = `usage:
-  hearth user create --username NAME [--fhir-user Practitioner/ID] [--roles a,b] [--tenant T] [--password-stdin]
+  hearth user create --username NAME [--fhir-user Practitioner/ID] [--roles a,b] [--organization Organization/ID]
+                     [--verified] [--tenant T] [--password-stdin]
   hearth user passwd --username NAME [--tenant T]     (new password on stdin; signs the user out everywhere)
   hearth user signout --username NAME [--tenant T]    (revokes every session and refresh token)
 all take --data-dir DIR | --database-url URL`
@@ -32,7 +33,9 @@ func user(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer)
 	username := fs.String("username", "", "the name the user logs in with (required)")
 	tenant := fs.String("tenant", defaultTenant, "tenant the user belongs to")
 	fhirUser := fs.String("fhir-user", "", "the resource the user is: Practitioner/ID, Patient/ID or RelatedPerson/ID")
-	roles := fs.String("roles", "", "comma-separated roles, e.g. clinician,admin")
+	roles := fs.String("roles", "", "comma-separated roles, e.g. practitioner,admin (see docs/access-policy.md)")
+	org := fs.String("organization", "", "the user's organisation, Organization/ID")
+	verified := fs.Bool("verified", false, "the user is vetted (a verified practitioner)")
 	pwStdin := fs.Bool("password-stdin", false, "create: read a password from standard input (otherwise the user signs in through an identity provider only)")
 	tokenTTL := fs.Duration("token-ttl", 24*time.Hour, "the longest access-token lifetime of the servers (how long revocations are kept)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -59,7 +62,7 @@ func user(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer)
 			}
 		}
 		u, err := auth.CreateUser(ctx, st, users, auth.NewUser{Tenant: *tenant, Username: *username, Password: pw,
-			FhirUser: *fhirUser, Roles: strings.Split(*roles, ",")})
+			FhirUser: *fhirUser, Roles: strings.Split(*roles, ","), Organization: *org, Verified: *verified})
 		if err != nil {
 			return err
 		}

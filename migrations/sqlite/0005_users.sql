@@ -10,7 +10,8 @@ ALTER TABLE clients ADD COLUMN jwks          TEXT NOT NULL DEFAULT '';
 ALTER TABLE clients ADD COLUMN jwks_url      TEXT NOT NULL DEFAULT '';
 
 -- password_hash is an argon2id PHC string; totp_secret the base32 TOTP
--- seed. revoked_before: sessions and tokens issued before it are void (a
+-- seed. organization and verified describe the user to the access policy.
+-- revoked_before: sessions and tokens issued before it are void (a
 -- password change or "sign out everywhere" moves it to now).
 CREATE TABLE users (
     tenant_id      TEXT    NOT NULL,
@@ -19,6 +20,8 @@ CREATE TABLE users (
     password_hash  TEXT    NOT NULL DEFAULT '',
     fhir_user      TEXT    NOT NULL DEFAULT '',
     roles          TEXT    NOT NULL DEFAULT '',
+    organization   TEXT    NOT NULL DEFAULT '',
+    verified       INTEGER NOT NULL DEFAULT 0,
     totp_secret    TEXT    NOT NULL DEFAULT '',
     totp_enabled   INTEGER NOT NULL DEFAULT 0,
     failed_logins  INTEGER NOT NULL DEFAULT 0,

@@ -16,14 +16,14 @@ import (
 var _ store.Users = (*DB)(nil)
 
 const userColumns = `tenant_id, user_id, username, password_hash, fhir_user, roles, totp_secret, totp_enabled,
-	failed_logins, locked_until, revoked_before, disabled, created_at`
+	failed_logins, locked_until, revoked_before, disabled, created_at, organization, verified`
 
 func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
 	var u store.User
 	var roles string
 	var locked, revoked, created int64
 	err := row.Scan(&u.Tenant, &u.ID, &u.Username, &u.PasswordHash, &u.FhirUser, &roles, &u.TOTPSecret,
-		&u.TOTPEnabled, &u.FailedLogins, &locked, &revoked, &u.Disabled, &created)
+		&u.TOTPEnabled, &u.FailedLogins, &locked, &revoked, &u.Disabled, &created, &u.Organization, &u.Verified)
 	u.Roles = strings.Fields(roles)
 	u.LockedUntil, u.RevokedBefore, u.CreatedAt = sqlbase.OptTime(locked), sqlbase.OptTime(revoked), sqlbase.Time(created)
 	return u, err
@@ -36,10 +36,10 @@ func (db *DB) CreateUser(ctx context.Context, u store.User) error {
 		return sqlbase.Internalf(op, "user without a tenant, id or username")
 	}
 	_, err := db.pool.Exec(ctx, `INSERT INTO users (`+userColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		u.Tenant, u.ID, u.Username, u.PasswordHash, u.FhirUser, strings.Join(u.Roles, " "), u.TOTPSecret,
 		u.TOTPEnabled, u.FailedLogins, sqlbase.OptMicros(u.LockedUntil), sqlbase.OptMicros(u.RevokedBefore),
-		u.Disabled, sqlbase.Micros(u.CreatedAt))
+		u.Disabled, sqlbase.Micros(u.CreatedAt), u.Organization, u.Verified)
 	return wrap(op, err, "username already taken")
 }
 
@@ -65,9 +65,10 @@ func (db *DB) oneUser(ctx context.Context, op, query string, args ...any) (store
 func (db *DB) UpdateUser(ctx context.Context, u store.User) error {
 	const op = "postgres.UpdateUser"
 	res, err := db.pool.Exec(ctx, `UPDATE users SET username = $1, password_hash = $2, fhir_user = $3, roles = $4,
-		totp_secret = $5, totp_enabled = $6, revoked_before = $7, disabled = $8 WHERE tenant_id = $9 AND user_id = $10`,
+		totp_secret = $5, totp_enabled = $6, revoked_before = $7, disabled = $8, organization = $9, verified = $10
+		WHERE tenant_id = $11 AND user_id = $12`,
 		u.Username, u.PasswordHash, u.FhirUser, strings.Join(u.Roles, " "), u.TOTPSecret, u.TOTPEnabled,
-		sqlbase.OptMicros(u.RevokedBefore), u.Disabled, u.Tenant, u.ID)
+		sqlbase.OptMicros(u.RevokedBefore), u.Disabled, u.Organization, u.Verified, u.Tenant, u.ID)
 	return affected(op, res, err, "user")
 }
 

@@ -14,14 +14,14 @@ import (
 var _ store.Users = (*DB)(nil)
 
 const userColumns = `tenant_id, user_id, username, password_hash, fhir_user, roles, totp_secret, totp_enabled,
-	failed_logins, locked_until, revoked_before, disabled, created_at`
+	failed_logins, locked_until, revoked_before, disabled, created_at, organization, verified`
 
 func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
 	var u store.User
 	var roles string
 	var locked, revoked, created int64
 	err := row.Scan(&u.Tenant, &u.ID, &u.Username, &u.PasswordHash, &u.FhirUser, &roles, &u.TOTPSecret,
-		&u.TOTPEnabled, &u.FailedLogins, &locked, &revoked, &u.Disabled, &created)
+		&u.TOTPEnabled, &u.FailedLogins, &locked, &revoked, &u.Disabled, &created, &u.Organization, &u.Verified)
 	u.Roles = strings.Fields(roles)
 	u.LockedUntil, u.RevokedBefore, u.CreatedAt = sqlbase.OptTime(locked), sqlbase.OptTime(revoked), sqlbase.Time(created)
 	return u, err
@@ -34,10 +34,10 @@ func (db *DB) CreateUser(ctx context.Context, u store.User) error {
 		return sqlbase.Internalf(op, "user without a tenant, id or username")
 	}
 	_, err := db.write.ExecContext(ctx, `INSERT INTO users (`+userColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.Tenant, u.ID, u.Username, u.PasswordHash, u.FhirUser, strings.Join(u.Roles, " "), u.TOTPSecret,
 		u.TOTPEnabled, u.FailedLogins, sqlbase.OptMicros(u.LockedUntil), sqlbase.OptMicros(u.RevokedBefore),
-		u.Disabled, sqlbase.Micros(u.CreatedAt))
+		u.Disabled, sqlbase.Micros(u.CreatedAt), u.Organization, u.Verified)
 	return wrap(op, err, "username already taken")
 }
 
@@ -63,9 +63,10 @@ func (db *DB) oneUser(ctx context.Context, op, query string, args ...any) (store
 func (db *DB) UpdateUser(ctx context.Context, u store.User) error {
 	const op = "sqlite.UpdateUser"
 	res, err := db.write.ExecContext(ctx, `UPDATE users SET username = ?, password_hash = ?, fhir_user = ?, roles = ?,
-		totp_secret = ?, totp_enabled = ?, revoked_before = ?, disabled = ? WHERE tenant_id = ? AND user_id = ?`,
+		totp_secret = ?, totp_enabled = ?, revoked_before = ?, disabled = ?, organization = ?, verified = ?
+		WHERE tenant_id = ? AND user_id = ?`,
 		u.Username, u.PasswordHash, u.FhirUser, strings.Join(u.Roles, " "), u.TOTPSecret, u.TOTPEnabled,
-		sqlbase.OptMicros(u.RevokedBefore), u.Disabled, u.Tenant, u.ID)
+		sqlbase.OptMicros(u.RevokedBefore), u.Disabled, u.Organization, u.Verified, u.Tenant, u.ID)
 	return affected(op, res, err, "user")
 }
 

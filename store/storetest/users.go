@@ -28,7 +28,7 @@ func testUsers(t *testing.T, s store.Users) {
 	ctx := context.Background()
 	tenant, other := newTenant(t), newTenant(t)
 	want := store.User{Tenant: tenant, ID: "u-" + randomHex(t, 4), Username: "alice", PasswordHash: "$argon2id$x",
-		FhirUser: "Practitioner/1", Roles: []string{"clinician", "admin"}, CreatedAt: at(0)}
+		FhirUser: "Practitioner/1", Roles: []string{"practitioner", "admin"}, Organization: "Organization/9", Verified: true, CreatedAt: at(0)}
 	if err := s.CreateUser(ctx, want); err != nil {
 		t.Fatal(err)
 	}
@@ -38,15 +38,17 @@ func testUsers(t *testing.T, s store.Users) {
 	}
 	got, err := s.UserByName(ctx, tenant, "alice")
 	if err != nil || got.ID != want.ID || got.FhirUser != want.FhirUser || !slices.Equal(got.Roles, want.Roles) ||
-		!got.CreatedAt.Equal(want.CreatedAt) || !got.LockedUntil.IsZero() {
+		!got.CreatedAt.Equal(want.CreatedAt) || !got.LockedUntil.IsZero() || got.Organization != want.Organization || !got.Verified {
 		t.Errorf("UserByName = %+v, %v", got, err)
 	}
 	got.PasswordHash, got.TOTPSecret, got.TOTPEnabled, got.RevokedBefore = "$argon2id$y", "JBSWY3DP", true, at(5)
+	got.Verified, got.Organization = false, "Organization/10"
 	if err := s.UpdateUser(ctx, got); err != nil {
 		t.Fatal(err)
 	}
 	again, err := s.GetUser(ctx, tenant, want.ID)
-	if err != nil || again.PasswordHash != "$argon2id$y" || !again.TOTPEnabled || again.TOTPSecret != "JBSWY3DP" || !again.RevokedBefore.Equal(at(5)) {
+	if err != nil || again.PasswordHash != "$argon2id$y" || !again.TOTPEnabled || again.TOTPSecret != "JBSWY3DP" || !again.RevokedBefore.Equal(at(5)) ||
+		again.Verified || again.Organization != "Organization/10" {
 		t.Errorf("after UpdateUser = %+v, %v", again, err)
 	}
 	_, err = s.GetUser(ctx, other, want.ID)
