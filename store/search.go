@@ -86,7 +86,8 @@ type TxSearcher interface {
 var ErrBadCursor = fhir.Errorf(fhir.KindInvalid, "the paging cursor does not fit this search; start again from the first page")
 
 // Analyzer is an optional store capability: refreshing the query planner's
-// statistics of the resource and index tables. Search plans depend on
+// statistics of the resource and index tables (on PostgreSQL with VACUUM,
+// which also builds the visibility map index-only scans need). Search plans depend on
 // them; until PostgreSQL's autovacuum has analyzed freshly loaded tables
 // it assumes they are nearly empty and may pick nested loops that take
 // minutes on a few thousand rows. Bulk loads call Analyze when they end.

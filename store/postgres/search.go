@@ -59,8 +59,9 @@ func (t *tx) Search(ctx context.Context, q store.SearchQuery) (store.SearchPage,
 
 var _ store.Analyzer = (*DB)(nil)
 
-// Analyze refreshes the planner statistics of the tables searches read.
+// Analyze refreshes the planner statistics of the tables searches read,
+// and their visibility maps (VACUUM), which index-only scans need.
 func (db *DB) Analyze(ctx context.Context) error {
-	_, err := db.pool.Exec(ctx, `ANALYZE resources, token_idx, string_idx, date_idx, number_idx, quantity_idx, reference_idx, uri_idx`)
+	_, err := db.pool.Exec(ctx, `VACUUM (ANALYZE) resources, token_idx, string_idx, date_idx, number_idx, quantity_idx, reference_idx, uri_idx`)
 	return wrap("postgres.Analyze", err, "")
 }

@@ -147,7 +147,7 @@ func pageSQL(d Dialect, tenant string, q store.SearchQuery, cur *store.Cursor) (
 	s := newSQLSearch(d.Placeholder, tenant, q.Constraints)
 	filter := s.resourceFilter("r", q.Types, q.Where)
 	backward := cur != nil && cur.Backward
-	if cur != nil && len(cur.Keys) != len(q.Sort) {
+	if cur != nil && !cursorFits(cur, q.Sort) {
 		return "", nil, store.ErrBadCursor
 	}
 	keys := make([]string, len(q.Sort))
@@ -161,11 +161,19 @@ func pageSQL(d Dialect, tenant string, q store.SearchQuery, cur *store.Cursor) (
 	var sql string
 	limit := " LIMIT " + strconv.Itoa(q.Count+1)
 	if len(keys) == 0 {
-		sql = "SELECT " + cols + " FROM resources r WHERE " + filter
+		// The page is cut on (type, id) alone, which an index-only scan of
+		// the primary key can walk; only the page's rows are then read
+		// whole.
+		sel := "SELECT r.type, r.id FROM resources r WHERE " + filter
 		if cur != nil {
-			sql += " AND " + s.keyset(nil, "r.id", "r.type", q.Sort, cur)
+			sel += " AND " + s.keyset(nil, "r.id", "r.type", q.Sort, cur)
 		}
-		sql += " ORDER BY " + orderBy(nil, "r.id", "r.type", q.Sort, backward) + limit
+		sel += " ORDER BY " + orderBy(nil, "r.id", "r.type", q.Sort, backward) + limit
+		if q.IDsOnly {
+			return sel, s.args, s.err
+		}
+		sql = "SELECT " + cols + " FROM (" + sel + ") p JOIN resources r ON r.tenant_id = " + s.tenant +
+			" AND r.type = p.type AND r.id = p.id ORDER BY " + orderBy(nil, "p.id", "p.type", q.Sort, backward)
 	} else {
 		names := make([]string, len(keys))
 		inner := "SELECT r.type, r.id"
@@ -183,6 +191,34 @@ func pageSQL(d Dialect, tenant string, q store.SearchQuery, cur *store.Cursor) (
 			s.tenant + " AND r.type = p.type AND r.id = p.id ORDER BY " + orderBy(names, "p.id", "p.type", q.Sort, backward)
 	}
 	return sql, s.args, s.err
+}
+
+// cursorFits checks a cursor against the sort keys: one value per key, of
+// the kind the key's column holds (numbers for dates, numbers, quantities
+// and _lastUpdated; text otherwise), so that a forged cursor is refused
+// rather than compared with a column of another type.
+func cursorFits(cur *store.Cursor, sort []search.SortKey) bool {
+	if len(cur.Keys) != len(sort) {
+		return false
+	}
+	for i, k := range cur.Keys {
+		typ := sort[i].Param.Type
+		numeric := typ == search.TypeDate || typ == search.TypeNumber || typ == search.TypeQuantity
+		switch k.(type) {
+		case nil:
+		case int64, float64:
+			if !numeric {
+				return false
+			}
+		case string:
+			if numeric {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // PageSQL returns the statement and arguments of q's first page, for

@@ -121,7 +121,10 @@ func (s *sqlSearch) typeCond(col string, types []string) string {
 // current, not deleted, matches every criterion and passes the constraints.
 func (s *sqlSearch) resourceFilter(a string, types []string, where []search.Criterion) string {
 	types = s.allowed(types)
-	conds := []string{a + ".tenant_id = " + s.tenant, "NOT " + a + ".deleted"}
+	conds := []string{a + ".tenant_id = " + s.tenant}
+	if !impliesLive(where) {
+		conds = append(conds, "NOT "+a+".deleted")
+	}
 	if tc := s.typeCond(a+".type", types); tc != "" {
 		conds = append(conds, tc)
 	}
@@ -130,6 +133,24 @@ func (s *sqlSearch) resourceFilter(a string, types []string, where []search.Crit
 	}
 	conds = append(conds, s.constraints(a, types)...)
 	return strings.Join(conds, " AND ")
+}
+
+// impliesLive reports whether a resource matching where cannot be a delete
+// marker: some criterion needs an index row, and only current, non-deleted
+// resources have index rows. The deleted flag is then left out of the
+// query, so that the primary key alone (an index-only scan) can walk the
+// resources in id order.
+func impliesLive(where []search.Criterion) bool {
+	for _, c := range where {
+		switch {
+		case c.Has != nil || len(c.Any) > 0 || c.Param == nil:
+		case c.Param.Code == search.ParamID || c.Param.Code == search.ParamLastUpdated:
+		case c.Modifier == search.ModNot || (c.Modifier == search.ModMissing && c.Missing):
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 // constraints are the policy criteria for the resources of a; a criterion of

@@ -39,8 +39,11 @@ func TestSearchSQLBindsEveryValue(t *testing.T) {
 					{Type: "Group", Deny: true}}}
 			if len(q.Sort) > 0 {
 				sq.Cursor = &store.Cursor{ID: evil, Type: c.typ, Keys: make([]any, len(q.Sort))}
-				for i := range sq.Cursor.Keys {
+				for i, k := range q.Sort {
 					sq.Cursor.Keys[i] = evil
+					if k.Param.Type == search.TypeDate {
+						sq.Cursor.Keys[i] = int64(1)
+					}
 				}
 			}
 			for _, d := range []Dialect{
@@ -65,5 +68,36 @@ func TestSearchSQLBindsEveryValue(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestForgedCursor checks that a cursor whose values do not fit the sort
+// keys is refused before it reaches the database.
+func TestForgedCursor(t *testing.T) {
+	reg, err := search.NewRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := reg.Parse("Patient", "_sort=birthdate,family", search.ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Dialect{Placeholder: func(n int) string { return fmt.Sprintf("$%d", n) }}
+	sq := store.SearchQuery{Types: q.Types, Sort: q.Sort, Count: 10}
+	for _, c := range []struct {
+		keys []any
+		ok   bool
+	}{
+		{[]any{int64(5), "smith"}, true},
+		{[]any{nil, nil}, true},
+		{[]any{"5", "smith"}, false},
+		{[]any{int64(5), int64(1)}, false},
+		{[]any{int64(5)}, false},
+		{[]any{true, "x"}, false},
+	} {
+		_, _, err := pageSQL(d, "t", sq, &store.Cursor{Keys: c.keys, ID: "x", Type: "Patient"})
+		if (err == nil) != c.ok {
+			t.Errorf("cursor %v: %v, want ok=%v", c.keys, err, c.ok)
+		}
 	}
 }
