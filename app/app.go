@@ -19,6 +19,7 @@ import (
 	"github.com/hearth-fhir/hearth/policy"
 	"github.com/hearth-fhir/hearth/server"
 	"github.com/hearth-fhir/hearth/store"
+	"github.com/hearth-fhir/hearth/web"
 )
 
 // Config is what an operator chooses for a running server.
@@ -39,6 +40,14 @@ type Config struct {
 	// DisableAudit turns the audit log off (benchmarks only: an
 	// unaudited server breaks the promise that every access is recorded).
 	DisableAudit bool
+	// Login, TrustedIssuers, RateLimit and RefreshTTL configure the
+	// authorization server (see auth.Config).
+	Login          auth.LoginPolicy
+	TrustedIssuers []auth.TrustedIssuer
+	RateLimit      auth.RateLimit
+	RefreshTTL     time.Duration
+	// Encryption turns on field encryption (nil: off).
+	Encryption *engine.Encryption
 }
 
 // policyPoll is how often the policy directory is checked for changes.
@@ -52,15 +61,18 @@ func DefaultConfig(baseURL string) Config {
 // Engine builds the engine over st: the one road to the data, for the HTTP
 // server and for commands such as import alike.
 func Engine(cfg Config, st store.Store) (*engine.Engine, error) {
-	return buildEngine(context.Background(), cfg, st, slog.New(slog.DiscardHandler))
+	eng, _, err := buildEngine(context.Background(), cfg, st, slog.New(slog.DiscardHandler))
+	return eng, err
 }
 
 // buildEngine builds the engine with access policy and audit. The policy
 // directory is watched, and the audit committer runs, until ctx ends.
-func buildEngine(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*engine.Engine, error) {
+// The auditor (nil when audit is off) also records the authorization
+// server's events.
+func buildEngine(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*engine.Engine, *engine.Auditor, error) {
 	validator, err := fhir.NewValidator()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ecfg := engine.DefaultConfig()
 	ecfg.UpdateCreate = cfg.UpdateCreate
@@ -81,25 +93,58 @@ func buildEngine(ctx context.Context, cfg Config, st store.Store, log *slog.Logg
 	}
 	pol, err := policy.New(ctx, policy.WithDir(cfg.PolicyDir), policy.WithLogger(log))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if cfg.PolicyDir != "" {
 		go pol.Watch(ctx, policyPoll)
 	}
 	opts = append(opts, engine.WithPolicy(pol))
+	var auditor *engine.Auditor
 	if !cfg.DisableAudit {
 		var logOpts []audit.LogOption
 		if cfg.Clock != nil {
 			logOpts = append(logOpts, audit.WithClock(cfg.Clock))
 		}
-		committer := audit.NewCommitter(st)
+		// The committer writes the AuditEvents of reads and searches in
+		// transactions of its own: with encryption on, they go through a
+		// store that seals their queries too.
+		var auditStore audit.TxRunner = st
+		if cfg.Encryption != nil {
+			auditStore = engine.SealedAuditStore(st, *cfg.Encryption)
+		}
+		committer := audit.NewCommitter(auditStore)
 		context.AfterFunc(ctx, committer.Close)
-		opts = append(opts, engine.WithAudit(engine.Auditor{
+		auditor = &engine.Auditor{
 			Log:       audit.NewLog(audit.ServerRef{Name: "hearth", BaseURL: fhirBase(cfg.BaseURL)}, logOpts...),
 			Committer: committer,
-		}))
+		}
+		opts = append(opts, engine.WithAudit(*auditor))
 	}
-	return engine.New(st, validator, ecfg, opts...), nil
+	if cfg.Encryption != nil {
+		opts = append(opts, engine.WithEncryption(*cfg.Encryption))
+	}
+	return engine.New(st, validator, ecfg, opts...), auditor, nil
+}
+
+// authAuditor records the authorization server's events in the same
+// per-tenant audit chain as the engine's.
+type authAuditor struct{ a *engine.Auditor }
+
+func (x authAuditor) AuthEvent(ctx context.Context, ev auth.AuthEvent) error {
+	outcome := audit.Success
+	if ev.Failed {
+		outcome = audit.MinorFailure
+	}
+	e := audit.Event{Auth: ev.Kind, Outcome: outcome, OutcomeDesc: ev.Reason, Subject: ev.Subject, FhirUser: ev.FhirUser,
+		ClientID: ev.ClientID, IsUser: ev.IsUser, Address: ev.Address}
+	if ev.Patient != "" {
+		e.Patients = []string{"Patient/" + ev.Patient}
+	}
+	rec, err := x.a.Log.Record(e)
+	if err != nil {
+		return err
+	}
+	return x.a.Committer.Commit(ctx, ev.Tenant, rec)
 }
 
 // fhirBase is the FHIR base URL under the server's external URL.
@@ -112,16 +157,49 @@ func fhirBase(baseURL string) string {
 
 // New assembles the server over st, which must be migrated.
 func New(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (http.Handler, error) {
-	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
-	eng, err := buildEngine(ctx, cfg, st, log)
+	a, err := Assemble(ctx, cfg, st, log)
 	if err != nil {
 		return nil, err
 	}
-	authServer, err := auth.NewServer(ctx, auth.Config{Issuer: cfg.BaseURL, TokenTTL: cfg.TokenTTL, Clock: cfg.Clock}, st, log)
+	return a.Handler, nil
+}
+
+// Assembly is a built server and the parts tests and commands reach into.
+type Assembly struct {
+	Handler http.Handler
+	Auth    *auth.Server
+	Engine  *engine.Engine
+}
+
+// Assemble builds the server over st, which must be migrated.
+func Assemble(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*Assembly, error) {
+	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	eng, auditor, err := buildEngine(ctx, cfg, st, log)
+	if err != nil {
+		return nil, err
+	}
+	acfg := auth.Config{
+		Issuer: cfg.BaseURL, TokenTTL: cfg.TokenTTL, RefreshTTL: cfg.RefreshTTL, Clock: cfg.Clock,
+		Login: cfg.Login, TrustedIssuers: cfg.TrustedIssuers, RateLimit: cfg.RateLimit,
+	}
+	if auditor != nil {
+		acfg.Auditor = authAuditor{auditor}
+	}
+	authServer, err := auth.NewServer(ctx, acfg, st, log)
 	if err != nil {
 		return nil, fmt.Errorf("authorization server: %w", err)
 	}
-	return server.New(eng, server.Bearer(authServer), authServer.Handler(), server.Config{
+	pages, err := web.New(authServer, eng, log)
+	if err != nil {
+		return nil, fmt.Errorf("web pages: %w", err)
+	}
+	// The pages (login, consent …, logout) beside the authorization server.
+	mux := http.NewServeMux()
+	mux.Handle("/", authServer.Handler())
+	mux.Handle("/auth/", pages)
+	mux.Handle(auth.PathLogout, pages)
+	h := server.New(eng, server.Bearer(authServer), mux, server.Config{
 		BaseURL: cfg.BaseURL, MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version, UpdateCreate: cfg.UpdateCreate,
-	}, log), nil
+	}, log)
+	return &Assembly{Handler: h, Auth: authServer, Engine: eng}, nil
 }

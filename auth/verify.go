@@ -4,24 +4,41 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/store"
 )
 
 // Claims is what a verified access token says about its bearer.
 type Claims struct {
 	Tenant    string // the tenant every storage call is scoped to
-	Subject   string // sub: the client id for client_credentials, later a user id
+	Subject   string // sub: the client id for client_credentials, else the user
 	ClientID  string
 	Scope     string // space-separated SMART scopes; parse with scope.Parse
 	FhirUser  string // a Practitioner/Patient/… reference, when a user is behind the token
-	ID        string // jti
-	IssuedAt  time.Time
-	ExpiresAt time.Time
+	Patient   string // the launch patient's id (patient/ scopes are limited to it)
+	Encounter string // the launch encounter's id
+	Roles     []string
+	// Organization and Verified describe a user to the access policy.
+	Organization string
+	Verified     bool
+	ID           string // jti
+	Issuer       string // set for tokens of a trusted external issuer
+	IssuedAt     time.Time
+	ExpiresAt    time.Time
+}
+
+// UserID is the user behind the token, "" for a client acting as itself.
+func (c Claims) UserID() string {
+	if c.Subject == c.ClientID {
+		return ""
+	}
+	return c.Subject
 }
 
 const (
@@ -42,20 +59,103 @@ type verifier struct {
 
 // privateClaims are the non-registered claims Hearth reads.
 type privateClaims struct {
-	Tenant   string `json:"tenant"`
-	ClientID string `json:"client_id"`
-	Scope    string `json:"scope"`
-	FhirUser string `json:"fhirUser"`
+	Tenant    string   `json:"tenant"`
+	ClientID  string   `json:"client_id"`
+	Scope     string   `json:"scope"`
+	FhirUser  string   `json:"fhirUser"`
+	Patient   string   `json:"patient"`
+	Encounter string   `json:"encounter"`
+	Roles     []string `json:"roles"`
+	Org       string   `json:"organization"`
+	Verified  bool     `json:"verified"`
 }
 
-// Verify checks a bearer access token (without the "Bearer " prefix): an
-// ES256 signature by one of our keys, our issuer, the FHIR base URL among
-// its audiences, exp/nbf/iat within a small leeway, and a tenant. Any
-// failure is KindUnauthorized with a message that says only "invalid token"
-// or "token expired"; the reason is in the error's Cause, for the log.
+// Verify checks a bearer access token (without the "Bearer " prefix).
+// Hearth's own: an ES256 signature by one of our keys, our issuer, the FHIR
+// base URL among its audiences, exp/nbf/iat within a small leeway, a
+// tenant, and neither the token nor its user's earlier tokens revoked. A
+// trusted external issuer's: go-oidc's checks (discovery keys, issuer,
+// audience, expiry, signature) and the issuer's claim mapping. Any failure
+// is KindUnauthorized with a message that says only "invalid token" or
+// "token expired"; the reason is in the error's Cause, for the log.
 func (s *Server) Verify(ctx context.Context, bearer string) (Claims, error) {
-	return s.verifier.verify(bearer)
+	var (
+		cl  Claims
+		err error
+	)
+	if iss := unverifiedIssuer(bearer); iss != "" && iss != s.issuer {
+		t, ok := s.external.find(iss)
+		if !ok {
+			return Claims{}, invalidToken(errors.New("untrusted issuer"))
+		}
+		cl, err = s.external.verify(ctx, t, bearer)
+	} else {
+		cl, err = s.verifier.verify(bearer)
+		if err == nil && s.revocations.revoked(ctx, cl) {
+			err = invalidToken(errors.New("revoked"))
+		}
+	}
+	if err != nil {
+		return Claims{}, err
+	}
+	if err := s.tenants.check(ctx, cl.Tenant); err != nil {
+		return Claims{}, err
+	}
+	return cl, nil
 }
+
+// knownTenants remembers the tenants that exist, so that a token naming
+// another (an external issuer's claim, a token of a removed tenant) is
+// refused without a store read per request.
+type knownTenants struct {
+	accounts store.Accounts
+	mu       sync.Mutex
+	known    map[string]bool
+}
+
+func (k *knownTenants) check(ctx context.Context, tenant string) error {
+	k.mu.Lock()
+	ok := k.known[tenant]
+	k.mu.Unlock()
+	if ok {
+		return nil
+	}
+	_, err := k.accounts.GetTenant(ctx, tenant)
+	if fhir.IsKind(err, fhir.KindNotFound) {
+		return invalidToken(errors.New("unknown tenant"))
+	}
+	if err != nil {
+		return err
+	}
+	k.mu.Lock()
+	if len(k.known) > 100000 {
+		clear(k.known)
+	}
+	k.known[tenant] = true
+	k.mu.Unlock()
+	return nil
+}
+
+// unverifiedIssuer reads iss without checking anything, only to pick the
+// verifier; "" when the token does not parse (the own verifier then says so).
+func unverifiedIssuer(bearer string) string {
+	if len(bearer) > maxTokenLen {
+		return ""
+	}
+	tok, err := jwt.ParseSigned(bearer, externalAlgs)
+	if err != nil {
+		return ""
+	}
+	var c jwt.Claims
+	if tok.UnsafeClaimsWithoutVerification(&c) != nil {
+		return ""
+	}
+	return c.Issuer
+}
+
+// externalAlgs are the algorithms a token may name to be routed anywhere;
+// each verifier then applies its own narrower list (go-oidc: the issuer's).
+var externalAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.ES256, jose.ES384, jose.ES512, jose.PS256, jose.PS384, jose.PS512, jose.EdDSA}
 
 func (v *verifier) verify(bearer string) (Claims, error) {
 	now := v.clock()
@@ -113,14 +213,19 @@ func (v *verifier) verifySignedToken(bearer string, now time.Time) (Claims, erro
 		return Claims{}, invalidToken(errors.New("tenant or sub missing"))
 	}
 	return Claims{
-		Tenant:    priv.Tenant,
-		Subject:   reg.Subject,
-		ClientID:  priv.ClientID,
-		Scope:     priv.Scope,
-		FhirUser:  priv.FhirUser,
-		ID:        reg.ID,
-		IssuedAt:  reg.IssuedAt.Time(),
-		ExpiresAt: reg.Expiry.Time(),
+		Tenant:       priv.Tenant,
+		Subject:      reg.Subject,
+		ClientID:     priv.ClientID,
+		Scope:        priv.Scope,
+		FhirUser:     priv.FhirUser,
+		Patient:      priv.Patient,
+		Encounter:    priv.Encounter,
+		Roles:        priv.Roles,
+		Organization: priv.Org,
+		Verified:     priv.Verified,
+		ID:           reg.ID,
+		IssuedAt:     reg.IssuedAt.Time(),
+		ExpiresAt:    reg.Expiry.Time(),
 	}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"maps"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -99,7 +100,7 @@ func TestVerify(t *testing.T) {
 			if !errors.As(err, &fe) || fe.Kind != fhir.KindUnauthorized || fe.Message != tt.msg {
 				t.Fatalf("Verify error = %#v, want KindUnauthorized %q", err, tt.msg)
 			}
-			if claims != (auth.Claims{}) {
+			if !reflect.DeepEqual(claims, auth.Claims{}) {
 				t.Errorf("claims returned with an error: %+v", claims)
 			}
 		})

@@ -12,16 +12,20 @@ import (
 )
 
 // npmInstall installs the pinned client libraries of js/package-lock.json.
-func npmInstall(t *testing.T) string {
+func npmInstall(t *testing.T) string { return npmCI(t, "js", "fhir-kit-client") }
+
+// npmCI installs the pinned packages of sub/package-lock.json unless probe
+// (a package) is there already, and returns sub's absolute path.
+func npmCI(t *testing.T, sub, probe string) string {
 	t.Helper()
-	dir, err := filepath.Abs("js")
+	dir, err := filepath.Abs(sub)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "fhir-kit-client")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", probe)); err == nil {
 		return dir
 	}
-	cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+	cmd := exec.Command("npm", "ci", "--legacy-peer-deps", "--no-audit", "--no-fund")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("npm ci: %v\n%s", err, out)

@@ -274,6 +274,9 @@ func (e *Engine) applyEntry(ctx context.Context, tx *batchingTx, p Principal, pl
 			out.Result = *pl.matched
 			return out, nil
 		}
+		if err := checkCompartment(p, t.Type, scope.Create, body); err != nil {
+			return out, err
+		}
 		d, err := e.prepare(body, t.Type, pl.id)
 		if err != nil {
 			return out, err
@@ -311,6 +314,9 @@ func (e *Engine) applyEntry(ctx context.Context, tx *batchingTx, p Principal, pl
 			return out, nil
 		}
 		if err := target(p, t.Type, pl.id, scope.Delete); err != nil {
+			return out, err
+		}
+		if err := checkCompartmentOf(ctx, tx, p, t.Type, pl.id, scope.Delete); err != nil {
 			return out, err
 		}
 		out.Result, err = e.deleteIn(ctx, tx, p, t.Type, pl.id, pl.ifMatch)

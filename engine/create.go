@@ -26,6 +26,9 @@ func (e *Engine) create(ctx context.Context, p Principal, typ string, body []byt
 	if err := e.checkCreate(p, typ, opt); err != nil {
 		return Result{}, err
 	}
+	if err := checkCompartment(p, typ, scope.Create, body); err != nil {
+		return Result{}, err
+	}
 	id := e.newID()
 	d, err := e.prepare(body, typ, id)
 	if err != nil {

@@ -17,6 +17,9 @@ func (e *Engine) Delete(ctx context.Context, p Principal, typ, id string, opt Up
 	}
 	var res Result
 	err := e.store.Tx(ctx, p.Tenant, func(tx store.Tx) error {
+		if err := checkCompartmentOf(ctx, tx, p, typ, id, scope.Delete); err != nil {
+			return err
+		}
 		var err error
 		res, err = e.deleteIn(ctx, tx, p, typ, id, opt.IfMatch)
 		if err != nil {

@@ -25,11 +25,13 @@ type Principal struct {
 
 	// Who a user is, for access policy (see docs/access-policy.md). Kind
 	// is user, client or bot; empty means a client unless FhirUser is set.
-	Kind          string
-	Roles         []string
-	Organization  string // e.g. Organization/9
-	Verified      bool
-	LaunchPatient string // patient id of a SMART launch context
+	Kind         string
+	Roles        []string
+	Organization string // e.g. Organization/9
+	Verified     bool
+	// LaunchPatient is the launch patient's id: patient/ scopes grant
+	// access to that patient's compartment only.
+	LaunchPatient string
 
 	// Address is the client's network address, a fact of the request.
 	Address string

@@ -52,6 +52,9 @@ func (e *Engine) history(ctx context.Context, p Principal, interaction string, r
 		if err := allow(p, "*", scope.Read); err != nil {
 			return store.HistoryPage{}, err
 		}
+		if err := checkNoCompartmentQuery(p, "*", scope.Read); err != nil {
+			return store.HistoryPage{}, err
+		}
 	case req.ID == "":
 		if err := checkType(req.Type); err != nil {
 			return store.HistoryPage{}, err
@@ -59,8 +62,14 @@ func (e *Engine) history(ctx context.Context, p Principal, interaction string, r
 		if err := allow(p, req.Type, scope.Read); err != nil {
 			return store.HistoryPage{}, err
 		}
+		if err := checkNoCompartmentQuery(p, req.Type, scope.Read); err != nil {
+			return store.HistoryPage{}, err
+		}
 	default:
 		if err := target(p, req.Type, req.ID, scope.Read); err != nil {
+			return store.HistoryPage{}, err
+		}
+		if err := checkCompartmentOf(ctx, tenantReader{e.store, p.Tenant}, p, req.Type, req.ID, scope.Read); err != nil {
 			return store.HistoryPage{}, err
 		}
 	}

@@ -47,9 +47,15 @@ func (e *Engine) preparePatch(p Principal, typ, id string, patch []byte) (nextFu
 		if cur.Deleted {
 			return draft{}, fhir.Errorf(fhir.KindGone, "%s/%s was deleted", typ, id)
 		}
+		if err := checkCompartment(p, typ, scope.Update, cur.Body); err != nil {
+			return draft{}, err
+		}
 		patched, err := ops.Apply(cur.Body)
 		if err != nil {
 			return draft{}, fhir.Errorf(fhir.KindUnprocessable, "the patch cannot be applied: %s", patchReason(err))
+		}
+		if err := checkCompartment(p, typ, scope.Update, patched); err != nil {
+			return draft{}, err
 		}
 		if bid, _, err := bodyID(patched); err != nil || bid != id {
 			return draft{}, fhir.Errorf(fhir.KindUnprocessable, "a patch may not change the id").At("id")

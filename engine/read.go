@@ -84,5 +84,8 @@ func (e *Engine) readIn(ctx context.Context, r reader, p Principal, typ, id stri
 		}
 		return Result{Record: rec}, &fhir.Error{Kind: fhir.KindGone, Op: "engine.Read", Message: msg}
 	}
+	if err := checkCompartment(p, typ, scope.Read, rec.Body); err != nil {
+		return Result{}, err
+	}
 	return resultOf(rec, false), nil
 }

@@ -66,6 +66,9 @@ func (e *Engine) search(ctx context.Context, p Principal, interaction string, re
 	if err := searchAllowed(p, q); err != nil {
 		return SearchResult{}, err
 	}
+	if err := checkSearchCompartment(p, q); err != nil {
+		return SearchResult{}, err
+	}
 	d, err := e.decide(ctx, p, interaction, req.Type, "", nil, nil)
 	if err != nil {
 		return SearchResult{}, err

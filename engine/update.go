@@ -42,11 +42,19 @@ func (e *Engine) prepareUpdate(p Principal, typ, id string, body []byte) (nextFu
 	if bid != id {
 		return nil, fhir.Errorf(fhir.KindInvalid, "id %q in the body does not match %q in the URL", bid, id).At("id")
 	}
+	if err := checkCompartment(p, typ, scope.Update, body); err != nil {
+		return nil, err
+	}
 	d, err := e.prepare(body, typ, id)
 	if err != nil {
 		return nil, err
 	}
 	return func(cur store.Record, found bool) (draft, error) {
+		if found && !cur.Deleted {
+			if err := checkCompartment(p, typ, scope.Update, cur.Body); err != nil {
+				return draft{}, err
+			}
+		}
 		if !found {
 			if !e.cfg.UpdateCreate {
 				return draft{}, fhir.Errorf(fhir.KindMethodNotAllowed,

@@ -58,6 +58,7 @@ func OpenStore(t testing.TB, backend string) store.Store {
 type Server struct {
 	URL   string // base URL without /fhir
 	Store store.Store
+	Auth  *auth.Server // the authorization server, for launches, users and sessions
 	t     testing.TB
 }
 
@@ -74,14 +75,14 @@ func Start(t testing.TB, st store.Store, opts ...Option) *Server {
 		o(&cfg)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h, err := app.New(context.Background(), cfg, st, log)
+	a, err := app.Assemble(context.Background(), cfg, st, log)
 	if err != nil {
 		t.Fatalf("assemble server: %v", err)
 	}
-	ts.Config.Handler = h
+	ts.Config.Handler = a.Handler
 	ts.Start()
 	t.Cleanup(ts.Close)
-	return &Server{URL: base, Store: st, t: t}
+	return &Server{URL: base, Store: st, Auth: a.Auth, t: t}
 }
 
 // FHIR returns the FHIR base URL.

@@ -30,5 +30,16 @@ func (b bearer) Authenticate(ctx context.Context, token string) (engine.Principa
 	}
 	return engine.Principal{
 		Tenant: c.Tenant, Subject: c.Subject, ClientID: c.ClientID, FhirUser: c.FhirUser, Scopes: scopes,
+		LaunchPatient: c.Patient, Roles: c.Roles, Organization: c.Organization, Verified: c.Verified,
+		Kind: kindOf(c),
 	}, nil
+}
+
+// kindOf tells the access policy whether a user or a client is behind a
+// token: a user token's subject is the user, a client's its client id.
+func kindOf(c auth.Claims) string {
+	if c.UserID() != "" {
+		return "user"
+	}
+	return "client"
 }

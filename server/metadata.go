@@ -37,6 +37,9 @@ func (s *Server) capabilityStatement(r *http.Request) []byte {
 					"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
 					"extension": []map[string]string{
 						{"url": "token", "valueUri": oauth + "/oauth2/token"},
+						{"url": "authorize", "valueUri": oauth + "/oauth2/authorize"},
+						{"url": "introspect", "valueUri": oauth + "/oauth2/introspect"},
+						{"url": "revoke", "valueUri": oauth + "/oauth2/revoke"},
 					},
 				}},
 			},

@@ -60,12 +60,15 @@ func New(eng *engine.Engine, authn Authenticator, extra http.Handler, cfg Config
 	if extra != nil {
 		r.Handle("/oauth2/*", extra)
 		r.Handle("/.well-known/*", extra)
+		r.Handle("/auth/*", extra)
+		r.Handle("/fhir/.well-known/*", extra)
 	}
 	s.router = r
 	return s
 }
 
 func (s *Server) fhirRoutes(r chi.Router) {
+	r.Use(cors)
 	r.NotFound(s.fail(fhir.Errorf(fhir.KindNotFound, "no such endpoint")))
 	r.MethodNotAllowed(s.fail(fhir.Errorf(fhir.KindMethodNotAllowed, "method not allowed here")))
 	r.Get("/metadata", s.metadata)

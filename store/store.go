@@ -118,6 +118,12 @@ type Client struct {
 	Scopes     string // space-separated scopes the client may be granted
 	CreatedAt  time.Time
 	Disabled   bool
+	// AuthMethod is how the client authenticates (AuthSecretBasic when
+	// empty, AuthNone, AuthPrivateKeyJWT).
+	AuthMethod   string
+	RedirectURIs []string // for the authorization code grant
+	JWKS         string   // the client's public keys (JWK Set JSON), for private_key_jwt
+	JWKSURL      string   // or where to fetch them
 }
 
 // SigningKey is a server key that signs access tokens.

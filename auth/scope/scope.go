@@ -111,3 +111,13 @@ func (s Set) Allows(resourceType string, p Perm) bool {
 	}
 	return false
 }
+
+// Has reports whether a non-resource scope (openid, launch/patient …) is in the set.
+func (s Set) Has(other string) bool {
+	for _, o := range s.Other {
+		if o == other {
+			return true
+		}
+	}
+	return false
+}

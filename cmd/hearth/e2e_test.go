@@ -30,6 +30,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "hearth")
+	// Every server and command of these tests gets a master key, so that
+	// none generates one into a default data directory under the source
+	// tree; keys_test.go clears it where it tests generation.
+	os.Setenv("HEARTH_MASTER_KEY", "aGVhcnRoLWUyZS10ZXN0cy1tYXN0ZXIta2V5LTMyYnk=")
 	build := exec.Command("go", "build", "-o", binary, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {

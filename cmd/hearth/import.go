@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
@@ -24,8 +25,9 @@ const ndjsonChunk = 500
 
 // importFlags are the import command's settings.
 type importFlags struct {
-	storage storageFlags
-	tenant  string
+	storage    storageFlags
+	encryption encryptionFlags
+	tenant     string
 }
 
 // importer loads files through the engine, counting what happened.
@@ -45,6 +47,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	var f importFlags
 	f.storage.register(fs)
+	f.encryption.register(fs)
 	fs.StringVar(&f.tenant, "tenant", defaultTenant, "tenant to import into")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -62,7 +65,18 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.Close()
-	eng, err := app.Engine(app.DefaultConfig(""), st)
+	kr, err := f.encryption.open(st, f.storage.dataDir)
+	if err != nil {
+		return err
+	}
+	if err := kr.check(ctx); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	kr.warn(log)
+	cfg := app.DefaultConfig("")
+	cfg.Encryption = kr.engineEncryption(log)
+	eng, err := app.Engine(cfg, st)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,9 @@
 //	hearth serve    run the server
 //	hearth migrate  apply database migrations
 //	hearth client   manage OAuth clients (client create)
+//	hearth user     manage users (user create, passwd, signout)
 //	hearth import   load Bundles and NDJSON files
+//	hearth keys     field-encryption keys: status, rotate, rewrap, shred
 //	hearth audit    verify or purge the audit log
 package main
 
@@ -40,8 +42,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, args[1:], stdout)
 	case "client":
 		return client(ctx, args[1:], stdout)
+	case "user":
+		return user(ctx, args[1:], os.Stdin, stdout)
 	case "import":
 		return runImport(ctx, args[1:], stdout, stderr)
+	case "keys":
+		return keys(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args[1:], stdout)
 	case "help", "-h", "--help":
@@ -58,8 +64,12 @@ func usage(w io.Writer) {
 commands:
   serve    run the FHIR server (SQLite in --data-dir by default, PostgreSQL with --database-url)
   migrate  apply database migrations and exit
-  client   client create --name NAME --scope SCOPES: register a confidential OAuth client
+  client   client create --name NAME --scope SCOPES: register an OAuth client (confidential,
+           --public with --redirect-uri, or --jwks-file/--jwks-url for private_key_jwt)
+  user     user create --username NAME [--fhir-user Practitioner/ID] [--roles R] [--password-stdin];
+           user passwd / user signout --username NAME
   import   import FILE…: load transaction/batch Bundles (.json) and NDJSON (.ndjson)
+  keys     status | rotate | rewrap | shred: field-encryption keys
   audit    audit verify: check every tenant's AuditEvent hash chain and report the first break;
            audit purge --older-than D: remove AuditEvents past retention (default 6 years)
 

@@ -9,6 +9,8 @@ import (
 
 // progress draws a one-line progress bar (entries, resources/s, ETA).
 type progress struct {
+	unit  string // what is counted; "entries" unless set
+	rate  string // what the rate counts; "resources" unless set
 	w     io.Writer
 	total int
 	count int
@@ -17,7 +19,7 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, total int) *progress {
-	return &progress{w: w, total: total, start: time.Now()}
+	return &progress{w: w, total: total, start: time.Now(), unit: "entries", rate: "resources"}
 }
 
 // add counts n more entries and redraws at most every 200 ms.
@@ -46,8 +48,8 @@ func (p *progress) draw() {
 		eta = (time.Duration(float64(p.total-p.count)/rate) * time.Second).Round(time.Second).String()
 	}
 	fill := int(frac * width)
-	fmt.Fprintf(p.w, "\r[%s%s] %d/%d entries  %.0f resources/s  ETA %s ",
-		strings.Repeat("=", fill), strings.Repeat(" ", width-fill), p.count, p.total, rate, eta)
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d %s  %.0f %s/s  ETA %s ",
+		strings.Repeat("=", fill), strings.Repeat(" ", width-fill), p.count, p.total, p.unit, rate, p.rate, eta)
 }
 
 // done draws the final state and ends the line.

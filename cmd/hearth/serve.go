@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,9 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/hearth-fhir/hearth/app"
+	"github.com/hearth-fhir/hearth/auth"
 )
 
 // serve runs the FHIR server until ctx ends (SIGINT/SIGTERM).
@@ -19,6 +23,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var sf storageFlags
 	sf.register(fs)
+	var ef encryptionFlags
+	ef.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	baseURL := fs.String("base-url", "", "external URL of the server (default http://ADDR); the token issuer")
 	maxBody := fs.Int64("max-body-bytes", 16<<20, "largest request body accepted (413 above)")
@@ -29,6 +35,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	policyDir := fs.String("policy-dir", "", "directory of Rego files that replace or extend the default access policy (watched)")
 	hideForbidden := fs.Bool("hide-forbidden", false, "answer reads the access policy denies with 404 instead of 403")
+	var login auth.LoginPolicy
+	fs.IntVar(&login.MaxFailures, "lockout-failures", 5, "failed logins in a row that lock an account")
+	fs.DurationVar(&login.LockoutDuration, "lockout-duration", 15*time.Minute, "how long a locked account stays locked")
+	fs.DurationVar(&login.IdleTimeout, "session-idle-timeout", 2*time.Hour, "a login session unused this long ends")
+	fs.DurationVar(&login.SessionLifetime, "session-lifetime", 12*time.Hour, "a login session this old ends")
+	mfaTenants := fs.String("mfa-tenants", "", "comma-separated tenants whose users must use TOTP (\"*\": all)")
+	mfaRoles := fs.String("mfa-roles", "", "comma-separated roles whose users must use TOTP")
+	refreshTTL := fs.Duration("refresh-token-ttl", 30*24*time.Hour, "lifetime of offline_access refresh tokens")
+	ratePerMinute := fs.Float64("auth-rate-limit", 120, "login and token requests per minute per client IP and per client")
+	trustedFile := fs.String("trusted-issuers", "", "JSON file listing trusted external OpenID providers (see docs/smart.md)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,11 +70,34 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	kr, err := ef.open(st, sf.dataDir)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	kr.warn(log)
+	if err := kr.check(ctx); err != nil {
+		ln.Close()
+		return err
+	}
 
 	cfg := app.DefaultConfig(*baseURL)
+	cfg.Encryption = kr.engineEncryption(log)
 	cfg.MaxBodyBytes, cfg.UpdateCreate, cfg.TokenTTL, cfg.Version = *maxBody, *updateCreate, *tokenTTL, version
 	cfg.MaxEntries, cfg.MaxSearch = *maxEntries, *maxSearch
 	cfg.PolicyDir, cfg.HideForbidden = *policyDir, *hideForbidden
+	login.MFATenants, login.MFARoles = splitList(*mfaTenants), splitList(*mfaRoles)
+	cfg.Login, cfg.RefreshTTL = login, *refreshTTL
+	cfg.RateLimit = auth.RateLimit{PerMinute: *ratePerMinute, Burst: max(*ratePerMinute/2, 5)}
+	if *trustedFile != "" {
+		raw, err := os.ReadFile(*trustedFile)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(raw, &cfg.TrustedIssuers); err != nil {
+			return fmt.Errorf("--trusted-issuers: %w", err)
+		}
+	}
 	handler, err := app.New(ctx, cfg, st, log)
 	if err != nil {
 		return err
@@ -79,4 +118,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -170,6 +170,23 @@ grants contains {"type": "Communication", "actions": {"create"}, "where": [[send
 	me != ""
 }
 
+# Clinicians (treating providers, the users of SMART apps in an EHR): their
+# SMART scopes decide, as for system clients; in a launch with a patient
+# context, only within that patient's compartment. The engine enforces the
+# scopes (and the patient/ compartment) on top of this grant.
+grants contains {"type": "*", "actions": all_actions, "where": [], "reason": "clinicians: SMART scopes decide"} if {
+	has_role("clinician")
+	p.launch_patient == ""
+}
+
+grants contains {"type": t, "actions": all_actions, "where": [compartment_clause(t, my_patient)], "reason": "clinicians in a launch: the launch patient's compartment"} if {
+	has_role("clinician")
+	p.launch_patient != ""
+	some t in considered_types
+	patient_compartment[t]
+	t != "AuditEvent"
+}
+
 # Patients: their own compartment, read only, plus messages and forms they send.
 grants contains {"type": t, "actions": read_actions, "where": [compartment_clause(t, my_patient)], "reason": "patients read their own compartment"} if {
 	has_role("patient")

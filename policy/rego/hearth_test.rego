@@ -291,3 +291,22 @@ test_read_of_missing_resource_answers_by_type if {
 	allowed_type(practitioner, "read", "Communication")
 	not allowed_type(auditor, "read", "Communication")
 }
+
+# --- clinicians (SMART apps) ---------------------------------------------------
+
+clinician := user(["clinician"], "Practitioner/c1")
+
+in_launch := object.union(clinician, {"launch_patient": "pat1"})
+
+obs(subject) := {"resourceType": "Observation", "id": "o", "status": "final", "code": {"text": "x"}, "subject": {"reference": subject}}
+
+test_clinician_scopes_decide if {
+	allowed(clinician, "read", "Observation", obs("Patient/pat2"))
+	allowed(clinician, "create", "Observation", obs("Patient/pat2"))
+}
+
+test_clinician_in_launch_reaches_the_launch_patient if allowed(in_launch, "read", "Observation", obs("Patient/pat1"))
+
+test_clinician_in_launch_not_another_patient if not allowed(in_launch, "read", "Observation", obs("Patient/pat2"))
+
+test_practitioner_is_not_a_clinician if not allowed(practitioner, "read", "Observation", obs("Patient/pat1"))

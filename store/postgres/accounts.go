@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -46,8 +47,10 @@ func (db *DB) CreateClient(ctx context.Context, c store.Client) error {
 		return sqlbase.Internalf(op, "client without a tenant or id")
 	}
 	_, err := db.pool.Exec(ctx, `INSERT INTO clients
-		(tenant_id, client_id, name, secret_hash, scopes, created_at, disabled) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		c.Tenant, c.ID, c.Name, c.SecretHash, c.Scopes, sqlbase.Micros(c.CreatedAt), c.Disabled)
+		(tenant_id, client_id, name, secret_hash, scopes, created_at, disabled, auth_method, redirect_uris, jwks, jwks_url)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		c.Tenant, c.ID, c.Name, c.SecretHash, c.Scopes, sqlbase.Micros(c.CreatedAt), c.Disabled,
+		sqlbase.AuthMethod(c.AuthMethod), strings.Join(c.RedirectURIs, " "), c.JWKS, c.JWKSURL)
 	return wrap(op, err, "client id already registered")
 }
 
@@ -56,9 +59,12 @@ func (db *DB) LookupClient(ctx context.Context, clientID string) (store.Client, 
 	const op = "postgres.LookupClient"
 	c := store.Client{ID: clientID}
 	var created int64
-	err := db.pool.QueryRow(ctx, `SELECT tenant_id, name, secret_hash, scopes, created_at, disabled
+	var redirects string
+	err := db.pool.QueryRow(ctx, `SELECT tenant_id, name, secret_hash, scopes, created_at, disabled,
+		auth_method, redirect_uris, jwks, jwks_url
 		FROM clients WHERE client_id = $1`, clientID).
-		Scan(&c.Tenant, &c.Name, &c.SecretHash, &c.Scopes, &created, &c.Disabled)
+		Scan(&c.Tenant, &c.Name, &c.SecretHash, &c.Scopes, &created, &c.Disabled,
+			&c.AuthMethod, &redirects, &c.JWKS, &c.JWKSURL)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Client{}, sqlbase.NotFound(op, "client")
 	}
@@ -66,6 +72,7 @@ func (db *DB) LookupClient(ctx context.Context, clientID string) (store.Client, 
 		return store.Client{}, wrap(op, err, "")
 	}
 	c.CreatedAt = sqlbase.Time(created)
+	c.RedirectURIs = strings.Fields(redirects)
 	return c, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 
 	"github.com/hearth-fhir/hearth/store"
 	"github.com/hearth-fhir/hearth/store/internal/sqlbase"
@@ -45,8 +46,10 @@ func (db *DB) CreateClient(ctx context.Context, c store.Client) error {
 		return sqlbase.Internalf(op, "client without a tenant or id")
 	}
 	_, err := db.write.ExecContext(ctx, `INSERT INTO clients
-		(tenant_id, client_id, name, secret_hash, scopes, created_at, disabled) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.Tenant, c.ID, c.Name, c.SecretHash, c.Scopes, sqlbase.Micros(c.CreatedAt), c.Disabled)
+		(tenant_id, client_id, name, secret_hash, scopes, created_at, disabled, auth_method, redirect_uris, jwks, jwks_url)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.Tenant, c.ID, c.Name, c.SecretHash, c.Scopes, sqlbase.Micros(c.CreatedAt), c.Disabled,
+		sqlbase.AuthMethod(c.AuthMethod), strings.Join(c.RedirectURIs, " "), c.JWKS, c.JWKSURL)
 	return wrap(op, err, "client id already registered")
 }
 
@@ -55,9 +58,12 @@ func (db *DB) LookupClient(ctx context.Context, clientID string) (store.Client, 
 	const op = "sqlite.LookupClient"
 	c := store.Client{ID: clientID}
 	var created int64
-	err := db.read.QueryRowContext(ctx, `SELECT tenant_id, name, secret_hash, scopes, created_at, disabled
+	var redirects string
+	err := db.read.QueryRowContext(ctx, `SELECT tenant_id, name, secret_hash, scopes, created_at, disabled,
+		auth_method, redirect_uris, jwks, jwks_url
 		FROM clients WHERE client_id = ?`, clientID).
-		Scan(&c.Tenant, &c.Name, &c.SecretHash, &c.Scopes, &created, &c.Disabled)
+		Scan(&c.Tenant, &c.Name, &c.SecretHash, &c.Scopes, &created, &c.Disabled,
+			&c.AuthMethod, &redirects, &c.JWKS, &c.JWKSURL)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Client{}, sqlbase.NotFound(op, "client")
 	}
@@ -65,6 +71,7 @@ func (db *DB) LookupClient(ctx context.Context, clientID string) (store.Client, 
 		return store.Client{}, wrap(op, err, "")
 	}
 	c.CreatedAt = sqlbase.Time(created)
+	c.RedirectURIs = strings.Fields(redirects)
 	return c, nil
 }
 

@@ -25,3 +25,6 @@ func wrap(op string, err error, conflict string) error {
 	}
 	return sqlbase.Wrap(op, err)
 }
+
+// errCheckpointBusy: a reader kept the log from being truncated.
+var errCheckpointBusy = errors.New("wal checkpoint incomplete: readers busy")

@@ -63,3 +63,28 @@ func StoredBody(r store.Record) []byte {
 	}
 	return r.Body
 }
+
+// AuthMethod is the stored client authentication method: a client
+// registered without one is a confidential client with a secret.
+func AuthMethod(m string) string {
+	if m == "" {
+		return store.AuthSecretBasic
+	}
+	return m
+}
+
+// OptMicros is Micros with the zero time stored as 0.
+func OptMicros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// OptTime decodes OptMicros: 0 is the zero time.
+func OptTime(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return Time(us)
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/hearth-fhir/hearth/crypt"
+	"github.com/hearth-fhir/hearth/engine"
+	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/store"
+)
+
+// encryptionFlags configure field encryption; every command that writes or
+// reads resources shares them, so that nothing reaches the store
+// unencrypted by another road.
+type encryptionFlags struct {
+	enabled       bool
+	masterKeyFile string
+	previousFile  string
+	elementsFile  string
+	elements      string
+}
+
+func (f *encryptionFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&f.enabled, "encrypt", true, "encrypt the configured elements of every resource (off: store them as sent)")
+	fs.StringVar(&f.masterKeyFile, "master-key-file", "",
+		"file holding the 32-byte master key (base64 or hex); else HEARTH_MASTER_KEY; else one generated into --data-dir")
+	fs.StringVar(&f.previousFile, "previous-master-key-file", "",
+		"the master key being retired: keys still wrapped by it stay readable until `hearth keys rewrap` has run")
+	fs.StringVar(&f.elementsFile, "encrypt-elements-file", "",
+		"file listing the encrypted elements (Type.element, one per line); default: the built-in PHI set")
+	fs.StringVar(&f.elements, "encrypt-elements", "",
+		"comma-separated encrypted elements (Patient.name,Observation.value[x]); with the file, both count; default: the built-in PHI set")
+}
+
+// keyring is field encryption as configured: the master key, the ring over
+// the store's keys and the element set.
+type keyring struct {
+	master   crypt.MasterKey
+	wrapper  crypt.Wrapper
+	previous crypt.Wrapper // nil without --previous-master-key-file
+	ring     *crypt.Ring
+	elements *crypt.Elements
+}
+
+// open loads the master key and builds the ring over st. It returns nil
+// when encryption is off.
+func (f *encryptionFlags) open(st store.Store, dataDir string) (*keyring, error) {
+	if !f.enabled {
+		return nil, nil
+	}
+	ks, ok := st.(crypt.KeyStore)
+	if !ok {
+		return nil, fmt.Errorf("this store cannot hold encryption keys")
+	}
+	mk, err := crypt.LoadMasterKey(crypt.MasterKeyConfig{File: f.masterKeyFile, Env: os.Getenv("HEARTH_MASTER_KEY"), DataDir: dataDir})
+	if err != nil {
+		return nil, err
+	}
+	w, err := crypt.NewLocalWrapper(mk.Key)
+	if err != nil {
+		return nil, err
+	}
+	kr := &keyring{master: mk, wrapper: w, elements: crypt.DefaultElements()}
+	var opts []crypt.RingOption
+	if f.previousFile != "" {
+		prev, err := crypt.LoadMasterKey(crypt.MasterKeyConfig{File: f.previousFile})
+		if err != nil {
+			return nil, fmt.Errorf("--previous-master-key-file: %w", err)
+		}
+		if kr.previous, err = crypt.NewLocalWrapper(prev.Key); err != nil {
+			return nil, err
+		}
+		opts = append(opts, crypt.WithPreviousKEKs(kr.previous))
+	}
+	kr.ring = crypt.NewRing(ks, w, opts...)
+	if f.elementsFile != "" || f.elements != "" {
+		text := strings.ReplaceAll(f.elements, ",", "\n")
+		if f.elementsFile != "" {
+			b, err := os.ReadFile(f.elementsFile)
+			if err != nil {
+				return nil, fmt.Errorf("--encrypt-elements-file: %w", err)
+			}
+			text += "\n" + string(b)
+		}
+		if kr.elements, err = crypt.ReadElements(strings.NewReader(text)); err != nil {
+			return nil, fmt.Errorf("encrypted elements: %w", err)
+		}
+		for _, typ := range kr.elements.Types() {
+			if !fhir.IsResourceType(typ) {
+				return nil, fmt.Errorf("encrypted elements: %q is not an R4 resource type", typ)
+			}
+		}
+	}
+	return kr, nil
+}
+
+// warn logs where the master key came from, loudly when it sits in the data
+// directory, beside the data it protects.
+func (kr *keyring) warn(log *slog.Logger) {
+	if kr == nil {
+		log.Warn("field encryption is OFF: protected health information is stored in the clear (--encrypt=false)")
+		return
+	}
+	if kr.master.Generated {
+		log.Warn("!!! MASTER KEY IS STORED IN THE DATA DIRECTORY !!! Anyone with a copy of the data directory can decrypt "+
+			"every resource. Move the key elsewhere and pass --master-key-file or HEARTH_MASTER_KEY.",
+			"source", kr.master.Source)
+	} else {
+		log.Info("field encryption on", "master_key", kr.master.Source, "kek", kr.wrapper.ID())
+	}
+	for _, w := range kr.master.Warnings {
+		log.Warn(w)
+	}
+}
+
+// engineEncryption is the engine's view; failures are logged without PHI.
+func (kr *keyring) engineEncryption(log *slog.Logger) *engine.Encryption {
+	if kr == nil {
+		return nil
+	}
+	return &engine.Encryption{
+		Ring: kr.ring, Elements: kr.elements,
+		OnDecryptFailure: func(ctx context.Context, tenant, typ, id string, version int64, err error) {
+			log.ErrorContext(ctx, "stored resource failed to decrypt", "tenant", tenant, "type", typ, "id", id,
+				"version", version, "error", err)
+		},
+	}
+}
+
+// check unwraps the default tenant's keys (creating them on first start),
+// so that a wrong master key stops the server at start rather than failing
+// every request.
+func (kr *keyring) check(ctx context.Context) error {
+	if kr == nil {
+		return nil
+	}
+	if err := kr.ring.EnsureKeys(ctx, defaultTenant); err != nil {
+		return fmt.Errorf("encryption keys of tenant %q: %w (is this the master key they were made with?)", defaultTenant, err)
+	}
+	return nil
+}

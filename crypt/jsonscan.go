@@ -1,0 +1,216 @@
+package crypt
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+)
+
+// A small scanner over JSON text that splits objects and arrays into the raw
+// bytes of their parts without decoding them, so that a body can be
+// rebuilt with every untouched byte exactly as it was. It expects the
+// compact JSON the stores hold; whitespace between tokens is skipped, and
+// dropped where a container is rebuilt.
+
+var errJSON = errors.New("crypt: body is not valid JSON")
+
+// member is one object member: its raw key, quotes included, and raw value.
+type member struct {
+	rawKey []byte
+	val    []byte
+}
+
+// name returns the member's key decoded.
+func (m member) name() string {
+	if bytes.IndexByte(m.rawKey, '\\') < 0 {
+		return string(m.rawKey[1 : len(m.rawKey)-1])
+	}
+	var s string
+	if json.Unmarshal(m.rawKey, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// objectMembers splits a JSON object; ok is false when b is not an object.
+func objectMembers(b []byte) (ms []member, ok bool, err error) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, false, nil
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return nil, true, checkEnd(b, i+1)
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return nil, true, errJSON
+		}
+		kEnd, err := skipString(b, i)
+		if err != nil {
+			return nil, true, err
+		}
+		key := b[i:kEnd]
+		i = skipSpace(b, kEnd)
+		if i >= len(b) || b[i] != ':' {
+			return nil, true, errJSON
+		}
+		vStart := skipSpace(b, i+1)
+		vEnd, err := skipValue(b, vStart)
+		if err != nil {
+			return nil, true, err
+		}
+		ms = append(ms, member{rawKey: key, val: b[vStart:vEnd]})
+		i = skipSpace(b, vEnd)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+			continue
+		}
+		if i < len(b) && b[i] == '}' {
+			return ms, true, checkEnd(b, i+1)
+		}
+		return nil, true, errJSON
+	}
+}
+
+// arrayItems splits a JSON array; ok is false when b is not an array.
+func arrayItems(b []byte) (items [][]byte, ok bool, err error) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return nil, false, nil
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return nil, true, checkEnd(b, i+1)
+	}
+	for {
+		end, err := skipValue(b, i)
+		if err != nil {
+			return nil, true, err
+		}
+		items = append(items, b[i:end])
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+			continue
+		}
+		if i < len(b) && b[i] == ']' {
+			return items, true, checkEnd(b, i+1)
+		}
+		return nil, true, errJSON
+	}
+}
+
+func checkEnd(b []byte, i int) error {
+	if skipSpace(b, i) != len(b) {
+		return errJSON
+	}
+	return nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at b[i] == '"'.
+func skipString(b []byte, i int) (int, error) {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1, nil
+		}
+	}
+	return 0, errJSON
+}
+
+// skipValue returns the index after the value starting at b[i]. Containers
+// are skipped by counting brackets outside strings; their contents are
+// checked only where they are split themselves.
+func skipValue(b []byte, i int) (int, error) {
+	if i >= len(b) {
+		return 0, errJSON
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				end, err := skipString(b, j)
+				if err != nil {
+					return 0, err
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1, nil
+				}
+			}
+		}
+		return 0, errJSON
+	default: // number, true, false, null
+		j := i
+		for j < len(b) && !endsScalar(b[j]) {
+			j++
+		}
+		if j == i {
+			return 0, errJSON
+		}
+		return j, nil
+	}
+}
+
+// renderObject writes members back as a compact object.
+func renderObject(ms []member) []byte {
+	n := 2
+	for _, m := range ms {
+		n += len(m.rawKey) + len(m.val) + 2
+	}
+	out := make([]byte, 0, n)
+	out = append(out, '{')
+	for i, m := range ms {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, m.rawKey...)
+		out = append(out, ':')
+		out = append(out, m.val...)
+	}
+	return append(out, '}')
+}
+
+// renderArray writes items back as a compact array.
+func renderArray(items [][]byte) []byte {
+	n := 2
+	for _, it := range items {
+		n += len(it) + 1
+	}
+	out := make([]byte, 0, n)
+	out = append(out, '[')
+	for i, it := range items {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, it...)
+	}
+	return append(out, ']')
+}
+
+// endsScalar reports whether c ends a number or literal.
+func endsScalar(c byte) bool {
+	switch c {
+	case ',', '}', ']', ' ', '\n', '\r', '\t':
+		return true
+	}
+	return false
+}
