@@ -29,13 +29,8 @@ type bundleRequest struct {
 
 // bundle handles POST /fhir (and /fhir/): a batch or transaction Bundle.
 func (s *Server) bundle(w http.ResponseWriter, r *http.Request) {
-	if err := negotiate(r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	body, err := readBody(r, resourceMedia...)
-	if err != nil {
-		s.writeError(w, r, err)
+	body, ok := s.negotiatedBody(w, r, resourceMedia...)
+	if !ok {
 		return
 	}
 	var b bundleRequest
@@ -60,7 +55,10 @@ func (s *Server) bundle(w http.ResponseWriter, r *http.Request) {
 			IfNoneMatch: e.Request.IfNoneMatch, IfModifiedSince: e.Request.IfModifiedSince,
 		}
 	}
-	var results []engine.EntryResult
+	var (
+		results []engine.EntryResult
+		err     error
+	)
 	switch b.Type {
 	case "transaction":
 		results, err = s.engine.Transaction(r.Context(), principal(r), entries)

@@ -10,13 +10,8 @@ import (
 
 // create handles POST /fhir/{type}, with If-None-Exist for conditional create.
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
-	if err := negotiate(r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	body, err := readBody(r, resourceMedia...)
-	if err != nil {
-		s.writeError(w, r, err)
+	body, ok := s.negotiatedBody(w, r, resourceMedia...)
+	if !ok {
 		return
 	}
 	opt := engine.CreateOptions{IfNoneExist: r.Header.Get("If-None-Exist")}

@@ -63,6 +63,22 @@ func readBody(r *http.Request, allowed ...string) ([]byte, error) {
 	return body, nil
 }
 
+// negotiatedBody does what every write handler starts with: format
+// negotiation, then the body in one of the allowed media types. It answers
+// a failure itself and reports ok=false.
+func (s *Server) negotiatedBody(w http.ResponseWriter, r *http.Request, allowed ...string) ([]byte, bool) {
+	if err := negotiate(r); err != nil {
+		s.writeError(w, r, err)
+		return nil, false
+	}
+	body, err := readBody(r, allowed...)
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, false
+	}
+	return body, true
+}
+
 var resourceMedia = []string{fhirJSON, "application/json", "application/json+fhir"}
 
 func contains(list []string, s string) bool {

@@ -31,21 +31,13 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
 // writeRequest reads what update and patch share: negotiation, If-Match and
 // the body. It answers the error itself and reports ok=false.
 func (s *Server) writeRequest(w http.ResponseWriter, r *http.Request, media ...string) (engine.UpdateOptions, []byte, bool) {
-	if err := negotiate(r); err != nil {
-		s.writeError(w, r, err)
-		return engine.UpdateOptions{}, nil, false
-	}
 	ifMatch, err := parseETag(r.Header.Get("If-Match"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return engine.UpdateOptions{}, nil, false
 	}
-	body, err := readBody(r, media...)
-	if err != nil {
-		s.writeError(w, r, err)
-		return engine.UpdateOptions{}, nil, false
-	}
-	return engine.UpdateOptions{IfMatch: ifMatch}, body, true
+	body, ok := s.negotiatedBody(w, r, media...)
+	return engine.UpdateOptions{IfMatch: ifMatch}, body, ok
 }
 
 func (s *Server) answerUpdate(w http.ResponseWriter, r *http.Request, res engine.Result, err error) {
