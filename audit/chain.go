@@ -31,6 +31,8 @@ type Record struct {
 	ID       string
 	Recorded time.Time
 	Body     []byte
+	// Index holds the event's searchable values, stored with it.
+	Index []store.AuditValue
 }
 
 // Log turns Events into Records: it assigns ids and times and names this
@@ -69,11 +71,15 @@ func (l *Log) Record(ev Event) (Record, error) {
 	}
 	ev.Recorded = ev.Recorded.UTC().Truncate(time.Microsecond)
 	ev.Server = l.server
-	body, err := Build(ev)
+	ae, err := build(ev)
 	if err != nil {
 		return Record{}, err
 	}
-	return Record{ID: ev.ID, Recorded: ev.Recorded, Body: body}, nil
+	body, err := json.Marshal(ae)
+	if err != nil {
+		return Record{}, err
+	}
+	return Record{ID: ev.ID, Recorded: ev.Recorded, Body: body, Index: ae.index(l.server.BaseURL)}, nil
 }
 
 // Append links records to the chain of tx's tenant and writes them in tx,
@@ -97,7 +103,7 @@ func Append(ctx context.Context, tx store.Tx, recs ...Record) error {
 	for i, r := range recs {
 		seq++
 		h := Hash(prev, r.Body)
-		entries[i] = store.AuditEntry{Seq: seq, ID: r.ID, Recorded: r.Recorded, PrevHash: prev, Hash: h, Body: r.Body}
+		entries[i] = store.AuditEntry{Seq: seq, ID: r.ID, Recorded: r.Recorded, PrevHash: prev, Hash: h, Body: r.Body, Index: r.Index}
 		prev = h
 	}
 	return atx.PutAudit(ctx, head, entries)

@@ -226,6 +226,15 @@ type (
 
 // Build returns the AuditEvent JSON for ev.
 func Build(ev Event) ([]byte, error) {
+	ae, err := build(ev)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(ae)
+}
+
+// build shapes ev as an AuditEvent.
+func build(ev Event) (*auditEvent, error) {
 	if ev.ID == "" || ev.Recorded.IsZero() {
 		return nil, fmt.Errorf("audit: event without id or time")
 	}
@@ -273,7 +282,7 @@ func Build(ev Event) ([]byte, error) {
 		return nil, fmt.Errorf("audit: an event is an interaction or an auth event")
 	}
 	ae.Entity = entities(ev)
-	return json.Marshal(ae)
+	return &ae, nil
 }
 
 // agents lists the user (when a person acts), the client application with

@@ -23,8 +23,18 @@ type world struct {
 	st  *sqlite.DB
 }
 
-func newWorld(t *testing.T, cfg engine.Config) world {
+// worldSetup holds optional settings of a world.
+type worldSetup struct {
+	log    []audit.LogOption
+	policy []policy.Option
+}
+
+func newWorld(t *testing.T, cfg engine.Config, opts ...func(*worldSetup)) world {
 	t.Helper()
+	var ws worldSetup
+	for _, o := range opts {
+		o(&ws)
+	}
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hearth.db"))
 	if err != nil {
@@ -38,14 +48,14 @@ func newWorld(t *testing.T, cfg engine.Config) world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pol, err := policy.New(ctx)
+	pol, err := policy.New(ctx, ws.policy...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := audit.NewCommitter(st)
 	t.Cleanup(c.Close)
 	eng := engine.New(st, v, cfg, engine.WithPolicy(pol),
-		engine.WithAudit(engine.Auditor{Log: audit.NewLog(audit.ServerRef{Name: "hearth"}), Committer: c}))
+		engine.WithAudit(engine.Auditor{Log: audit.NewLog(audit.ServerRef{Name: "hearth"}, ws.log...), Committer: c}))
 	return world{eng, st}
 }
 

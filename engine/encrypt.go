@@ -300,10 +300,35 @@ func (t *sealedTx) PutAudit(ctx context.Context, head store.AuditHead, entries [
 		}
 		en.Body, en.PrevHash = body, prev
 		en.Hash = audit.Hash(prev, body)
+		en.Index = t.s.clearIndex(en.Index)
 		prev = en.Hash
 		sealed[i] = en
 	}
 	return atx.PutAudit(ctx, head, sealed)
+}
+
+// clearIndex leaves out the index values of encrypted elements: the
+// index is kept in the clear. Searches on them are refused
+// (auditParamEncrypted).
+func (s *sealedStore) clearIndex(vs []store.AuditValue) []store.AuditValue {
+	out := vs[:0:0]
+	for _, v := range vs {
+		if !s.auditParamEncrypted(v.Param) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// auditParamEncrypted reports whether an AuditEvent index parameter reads
+// an encrypted element.
+func (s *sealedStore) auditParamEncrypted(param string) bool {
+	for _, path := range audit.IndexedElements[param] {
+		if s.enc.Elements.Touches(path) {
+			return true
+		}
+	}
+	return false
 }
 
 // The audit log capability passes through; AuditEvents read one by one
@@ -338,6 +363,26 @@ func (s *sealedStore) ScanAudit(ctx context.Context, tenant string, q store.Audi
 		return nil, err
 	}
 	return log.ScanAudit(ctx, tenant, q)
+}
+
+// SearchAudit opens the entries it finds, as ReadAudit does.
+func (s *sealedStore) SearchAudit(ctx context.Context, tenant string, q store.AuditSearch) (store.AuditPage, error) {
+	log, err := s.auditLog()
+	if err != nil {
+		return store.AuditPage{}, err
+	}
+	page, err := log.SearchAudit(ctx, tenant, q)
+	if err != nil {
+		return page, err
+	}
+	for i, en := range page.Entries {
+		rec, err := s.open(ctx, tenant, store.Record{Type: auditType, ID: en.ID, Version: 1, Body: en.Body}, nil)
+		if err != nil {
+			return store.AuditPage{}, err
+		}
+		page.Entries[i].Body = rec.Body
+	}
+	return page, nil
 }
 
 func (s *sealedStore) AuditChain(ctx context.Context, tenant string) (store.AuditHead, error) {

@@ -58,10 +58,14 @@ func (e *Engine) search(ctx context.Context, p Principal, interaction string, re
 		}
 	}
 	q, err := e.registry.Parse(req.Type, req.Query, search.ParseOptions{
-		Base: e.cfg.BaseURL, Now: e.now(), Strict: req.Strict,
+		// AuditEvent searches refuse what they cannot answer (auditsearch.go).
+		Base: e.cfg.BaseURL, Now: e.now(), Strict: req.Strict || req.Type == auditType,
 	})
 	if err != nil {
 		return SearchResult{}, err
+	}
+	if req.Type == "" && contains(q.Types, auditType) {
+		return SearchResult{}, fhir.Errorf(fhir.KindInvalid, "AuditEvents are searched at AuditEvent?…, not across types").At("_type")
 	}
 	if err := searchAllowed(p, q); err != nil {
 		return SearchResult{}, err
@@ -72,6 +76,9 @@ func (e *Engine) search(ctx context.Context, p Principal, interaction string, re
 	d, err := e.decide(ctx, p, interaction, req.Type, "", nil, nil)
 	if err != nil {
 		return SearchResult{}, err
+	}
+	if req.Type == auditType {
+		return e.searchAudit(ctx, p, q, d)
 	}
 	cons, err := e.policyConstraints(d.SearchConstraints, reachableTypes(q))
 	if err != nil {

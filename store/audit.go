@@ -15,6 +15,22 @@ type AuditEntry struct {
 	PrevHash []byte
 	Hash     []byte
 	Body     []byte // the AuditEvent JSON exactly as served
+	// Index holds the entry's searchable values, written with it by
+	// PutAudit and removed with it by PurgeAudit; reads leave it empty.
+	Index []AuditValue
+}
+
+// AuditValue is one searchable value of an AuditEvent. Package audit
+// extracts them when it appends an entry, so the store never parses a
+// body. Param names the search parameter (agent, agent:identifier, entity,
+// patient, type, subtype, outcome, source). For a local reference System
+// is the target's resource type and Value its id (a reference that is not
+// local has an empty System and the whole URL as Value); for a coding or
+// an identifier System is its system and Value its code or value.
+type AuditValue struct {
+	Param  string
+	System string
+	Value  string
 }
 
 // AuditHead is where a tenant's chain stands: its last entry and the anchor
@@ -49,22 +65,72 @@ type AuditQuery struct {
 	Limit int       // at most Limit entries (0: the store's default, 1000)
 }
 
-// AuditLog is the optional Store capability of reading and purging audit
-// chains.
+// AuditSearch selects AuditEvents of one tenant by their recorded time and
+// their indexed values, newest first unless Oldest is set, ties broken by
+// Seq. Every condition of When and Where must hold.
+type AuditSearch struct {
+	When   []AuditWhen
+	Where  []AuditCondition
+	Oldest bool
+	// Count is the page size; 0 returns no entries.
+	Count int
+	// After continues a previous page: entries after this position in the
+	// search's order.
+	After *AuditPosition
+}
+
+// AuditWhen holds when the recorded time is in one of its ranges.
+type AuditWhen []AuditTimeRange
+
+// AuditTimeRange is Low to High in microseconds since the epoch, both
+// inclusive; Outside inverts it (the time is before Low or after High).
+type AuditTimeRange struct {
+	Low, High int64
+	Outside   bool
+}
+
+// AuditCondition holds when one of its matches does.
+type AuditCondition []AuditMatch
+
+// AuditMatch matches an entry with an index value of Param whose Value is
+// Value (any value when empty) and whose System is one of Systems (any
+// system when empty; []string{""} for none).
+type AuditMatch struct {
+	Param   string
+	Systems []string
+	Value   string
+}
+
+// AuditPosition is where a page of an AuditSearch ended.
+type AuditPosition struct {
+	Recorded int64 // microseconds since the epoch
+	Seq      int64
+}
+
+// AuditPage is one page of an AuditSearch; Next is nil on the last page.
+type AuditPage struct {
+	Entries []AuditEntry
+	Next    *AuditPosition
+}
+
+// AuditLog is the optional Store capability of reading, searching and
+// purging audit chains.
 type AuditLog interface {
 	// ReadAudit returns the entry with the AuditEvent id; KindNotFound when
 	// there is none.
 	ReadAudit(ctx context.Context, tenant, id string) (AuditEntry, error)
 	// ScanAudit returns entries in Seq order.
 	ScanAudit(ctx context.Context, tenant string, q AuditQuery) ([]AuditEntry, error)
+	// SearchAudit returns one page of the entries that match q.
+	SearchAudit(ctx context.Context, tenant string, q AuditSearch) (AuditPage, error)
 	// AuditChain returns the tenant's chain head without locking it; a
 	// tenant that never audited anything is KindNotFound.
 	AuditChain(ctx context.Context, tenant string) (AuditHead, error)
 	// AuditTenants lists the tenants that have an audit chain.
 	AuditTenants(ctx context.Context) ([]string, error)
 	// PurgeAudit removes the oldest entries, up to the last one recorded
-	// before the cutoff, and moves the anchor to the last removed entry so
-	// that the rest of the chain still verifies. It returns how many were
-	// removed.
+	// before the cutoff, with their index values, and moves the anchor to
+	// the last removed entry so that the rest of the chain still verifies.
+	// It returns how many were removed.
 	PurgeAudit(ctx context.Context, tenant string, before time.Time) (int64, error)
 }

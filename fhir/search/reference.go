@@ -22,10 +22,10 @@ func (ReferenceValue) isValue() {}
 // version, which references to this server are indexed without.
 var localRef = regexp.MustCompile(`^(?:(.*)/)?([A-Z][A-Za-z]{1,63})/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$`)
 
-// splitReference reads a literal reference. A relative one, or an absolute
+// SplitReference reads a literal reference. A relative one, or an absolute
 // one under base (this server's FHIR base URL), is local: its type and id.
 // Anything else is only a URL.
-func splitReference(ref, base string) (typ, id, url string) {
+func SplitReference(ref, base string) (typ, id, url string) {
 	m := localRef.FindStringSubmatch(ref)
 	if m != nil && fhir.IsResourceType(m[2]) && (m[1] == "" || (base != "" && m[1] == base)) {
 		return m[2], m[3], ""
@@ -50,7 +50,7 @@ func parseReference(raw string, p *Param, typ, base string) (Value, error) {
 		}
 		return ReferenceValue{Types: targets, ID: raw}, nil
 	}
-	t, id, url := splitReference(raw, base)
+	t, id, url := SplitReference(raw, base)
 	if url != "" {
 		return ReferenceValue{URL: url}, nil
 	}
@@ -84,7 +84,7 @@ func (ix *Index) addReferences(param, typ, base string, v any) {
 			return
 		}
 		if ref := str(x["reference"]); ref != "" && !strings.HasPrefix(ref, "#") {
-			t, id, url := splitReference(ref, base)
+			t, id, url := SplitReference(ref, base)
 			if url != "" {
 				ix.References = append(ix.References, ReferenceRow{Param: param, URL: url})
 			} else {

@@ -24,6 +24,10 @@ var (
 	auditPurgeEndSQL   = sqlbase.Dollar(sqlbase.AuditPurgeEndSQL)
 	auditPurgeSQL      = sqlbase.Dollar(sqlbase.AuditPurgeSQL)
 	auditAnchorSQL     = sqlbase.Dollar(sqlbase.AuditAnchorSQL)
+	auditPurgeIndexSQL = sqlbase.Dollar(sqlbase.AuditPurgeIndexSQL)
+	// auditMoveAndPutSQL moves the head, inserts the entries and their
+	// index values: one statement, one round trip. Both inserts join the
+	// head update, so a head that moved writes nothing.
 	auditMoveAndPutSQL = `WITH head AS (
 		UPDATE audit_chain SET seq = $2, hash = $3 WHERE tenant_id = $1 AND seq = $4 RETURNING 1
 	), ins AS (
@@ -31,7 +35,10 @@ var (
 		SELECT $1, u.seq, u.id, u.recorded, u.prev_hash, u.hash, u.body
 		FROM unnest($5::bigint[], $6::text[], $7::bigint[], $8::bytea[], $9::bytea[], $10::bytea[])
 			AS u(seq, id, recorded, prev_hash, hash, body), head
-		RETURNING 1
+	), idx AS (
+		INSERT INTO audit_index (tenant_id, ` + sqlbase.AuditIndexColumns + `)
+		SELECT $1, v.seq, v.param, v.system, v.value
+		FROM unnest($11::bigint[], $12::text[], $13::text[], $14::text[]) AS v(seq, param, system, value), head
 	)
 	SELECT (SELECT count(*) FROM head)`
 )
@@ -76,10 +83,18 @@ func (t *tx) PutAudit(ctx context.Context, head store.AuditHead, entries []store
 		seqs[i], ids[i], recorded[i] = e.Seq, e.ID, sqlbase.Micros(e.Recorded)
 		prevs[i], hashes[i], bodies[i] = e.PrevHash, e.Hash, e.Body
 	}
+	var ixSeqs []int64
+	var params, systems, values []string
+	for _, e := range entries {
+		for _, v := range e.Index {
+			ixSeqs = append(ixSeqs, e.Seq)
+			params, systems, values = append(params, v.Param), append(systems, v.System), append(values, v.Value)
+		}
+	}
 	last := entries[n-1]
 	var moved int64
 	err := t.tx.QueryRow(ctx, auditMoveAndPutSQL, t.tenant, last.Seq, last.Hash, head.Seq,
-		seqs, ids, recorded, prevs, hashes, bodies).Scan(&moved)
+		seqs, ids, recorded, prevs, hashes, bodies, ixSeqs, params, systems, values).Scan(&moved)
 	if err != nil {
 		return wrap(op, err, "an AuditEvent with this id exists")
 	}
@@ -101,8 +116,12 @@ func (db *DB) ReadAudit(ctx context.Context, tenant, id string) (store.AuditEntr
 
 // ScanAudit returns entries in chain order.
 func (db *DB) ScanAudit(ctx context.Context, tenant string, q store.AuditQuery) ([]store.AuditEntry, error) {
-	const op = "postgres.ScanAudit"
 	query, args := sqlbase.AuditScanSQL(tenant, q)
+	return db.queryAudit(ctx, "postgres.ScanAudit", query, args)
+}
+
+// queryAudit runs a query for AuditColumns rows (? placeholders).
+func (db *DB) queryAudit(ctx context.Context, op, query string, args []any) ([]store.AuditEntry, error) {
 	rows, err := db.pool.Query(ctx, sqlbase.Dollar(query), args...)
 	if err != nil {
 		return nil, wrap(op, err, "")
@@ -111,6 +130,17 @@ func (db *DB) ScanAudit(ctx context.Context, tenant string, q store.AuditQuery) 
 		return sqlbase.ScanAuditEntry(row)
 	})
 	return out, wrap(op, err, "")
+}
+
+// SearchAudit returns one page of the entries that match q, planned for
+// its values (QueryExecModeExec) as every search is.
+func (db *DB) SearchAudit(ctx context.Context, tenant string, q store.AuditSearch) (store.AuditPage, error) {
+	query, args := sqlbase.AuditSearchSQL(tenant, q)
+	out, err := db.queryAudit(ctx, "postgres.SearchAudit", query, append([]any{pgx.QueryExecModeExec}, args...))
+	if err != nil {
+		return store.AuditPage{}, err
+	}
+	return sqlbase.AuditSearchPage(out, q), nil
 }
 
 // AuditChain returns the tenant's chain head.
@@ -151,6 +181,9 @@ func (db *DB) PurgeAudit(ctx context.Context, tenant string, before time.Time) (
 			return nil
 		}
 		if err != nil {
+			return wrap(op, err, "")
+		}
+		if _, err := t.tx.Exec(ctx, auditPurgeIndexSQL, tenant, seq); err != nil {
 			return wrap(op, err, "")
 		}
 		tag, err := t.tx.Exec(ctx, auditPurgeSQL, tenant, seq)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/hearth-fhir/hearth/store"
@@ -56,22 +55,20 @@ func (t *tx) PutAudit(ctx context.Context, head store.AuditHead, entries []store
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return sqlbase.Conflict(op, "the audit chain moved on", err)
 	}
-	for len(entries) > 0 {
-		n := min(len(entries), rowChunk)
-		var b strings.Builder
-		b.WriteString(`INSERT INTO audit_events (tenant_id, ` + sqlbase.AuditColumns + `) VALUES `)
-		args := make([]any, 0, 7*n)
-		for i, e := range entries[:n] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, t.tenant, e.Seq, e.ID, sqlbase.Micros(e.Recorded), e.PrevHash, e.Hash, e.Body)
+	rows := make([][]any, len(entries))
+	var index [][]any
+	for i, e := range entries {
+		rows[i] = []any{e.Seq, e.ID, sqlbase.Micros(e.Recorded), e.PrevHash, e.Hash, e.Body}
+		for _, v := range e.Index {
+			index = append(index, []any{e.Seq, v.Param, v.System, v.Value})
 		}
-		if _, err := t.tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return wrap(op, err, "an AuditEvent with this id exists")
-		}
-		entries = entries[n:]
+	}
+	tenant := []any{t.tenant}
+	if err := t.insertRows(ctx, "audit_events", "tenant_id, "+sqlbase.AuditColumns, tenant, rows); err != nil {
+		return wrap(op, err, "an AuditEvent with this id exists")
+	}
+	if err := t.insertRows(ctx, "audit_index", "tenant_id, "+sqlbase.AuditIndexColumns, tenant, index); err != nil {
+		return wrap(op, err, "")
 	}
 	return nil
 }
@@ -88,8 +85,22 @@ func (db *DB) ReadAudit(ctx context.Context, tenant, id string) (store.AuditEntr
 
 // ScanAudit returns entries in chain order.
 func (db *DB) ScanAudit(ctx context.Context, tenant string, q store.AuditQuery) ([]store.AuditEntry, error) {
-	const op = "sqlite.ScanAudit"
 	query, args := sqlbase.AuditScanSQL(tenant, q)
+	return db.queryAudit(ctx, "sqlite.ScanAudit", query, args)
+}
+
+// SearchAudit returns one page of the entries that match q.
+func (db *DB) SearchAudit(ctx context.Context, tenant string, q store.AuditSearch) (store.AuditPage, error) {
+	query, args := sqlbase.AuditSearchSQL(tenant, q)
+	out, err := db.queryAudit(ctx, "sqlite.SearchAudit", query, args)
+	if err != nil {
+		return store.AuditPage{}, err
+	}
+	return sqlbase.AuditSearchPage(out, q), nil
+}
+
+// queryAudit runs a query for AuditColumns rows on the read pool.
+func (db *DB) queryAudit(ctx context.Context, op, query string, args []any) ([]store.AuditEntry, error) {
 	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, wrap(op, err, "")
@@ -149,6 +160,9 @@ func (db *DB) PurgeAudit(ctx context.Context, tenant string, before time.Time) (
 			return nil
 		}
 		if err != nil {
+			return wrap(op, err, "")
+		}
+		if _, err := t.tx.ExecContext(ctx, sqlbase.AuditPurgeIndexSQL, tenant, seq); err != nil {
 			return wrap(op, err, "")
 		}
 		res, err := t.tx.ExecContext(ctx, sqlbase.AuditPurgeSQL, tenant, seq)

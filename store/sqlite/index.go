@@ -69,24 +69,39 @@ func (t *tx) deleteIndex(ctx context.Context, op string, r store.Record) error {
 func (t *tx) insertIndex(ctx context.Context, op string, r store.Record, ix search.Index) error {
 	for k, rows := range indexValues(ix) {
 		tbl := indexTables[k]
-		one := "(?, ?, ?" + strings.Repeat(", ?", len(tbl.cols)) + ")"
-		for len(rows) > 0 {
-			n := min(len(rows), rowChunk)
-			var b strings.Builder
-			b.WriteString("INSERT INTO " + tbl.name + " (tenant_id, type, id, " + strings.Join(tbl.cols, ", ") + ") VALUES ")
-			args := make([]any, 0, n*(3+len(tbl.cols)))
-			for i, row := range rows[:n] {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString(one)
-				args = append(append(args, t.tenant, r.Type, r.ID), row...)
-			}
-			if _, err := t.tx.ExecContext(ctx, b.String(), args...); err != nil {
-				return wrap(op, err, "")
-			}
-			rows = rows[n:]
+		if err := t.insertRows(ctx, tbl.name, "tenant_id, type, id, "+strings.Join(tbl.cols, ", "),
+			[]any{t.tenant, r.Type, r.ID}, rows); err != nil {
+			return wrap(op, err, "")
 		}
+	}
+	return nil
+}
+
+// insertRows inserts rows into table in multi-row INSERTs of at most
+// rowChunk rows; every row starts with the values of prefix, then its own.
+// columns names them all.
+func (t *tx) insertRows(ctx context.Context, table, columns string, prefix []any, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	width := len(prefix) + len(rows[0])
+	one := "(?" + strings.Repeat(", ?", width-1) + ")"
+	for len(rows) > 0 {
+		n := min(len(rows), rowChunk)
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + table + " (" + columns + ") VALUES ")
+		args := make([]any, 0, n*width)
+		for i, row := range rows[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(one)
+			args = append(append(args, prefix...), row...)
+		}
+		if _, err := t.tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
 	}
 	return nil
 }

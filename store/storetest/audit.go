@@ -26,6 +26,8 @@ func testAudit(t *testing.T, s store.Store) {
 	t.Run("StaleHead", func(t *testing.T) { testAuditStaleHead(t, s) })
 	t.Run("Concurrent", func(t *testing.T) { testAuditConcurrent(t, s, log) })
 	t.Run("Purge", func(t *testing.T) { testAuditPurge(t, s, log) })
+	t.Run("Search", func(t *testing.T) { testAuditSearch(t, s, log) })
+	t.Run("SearchPaging", func(t *testing.T) { testAuditSearchPaging(t, s, log) })
 }
 
 var genesis = make([]byte, sha256.Size)
@@ -35,9 +37,19 @@ func chainHash(prev, body []byte) []byte {
 	return h[:]
 }
 
-// appendAudit appends one entry per id in its own transaction, as package
+// appendAudit appends one entry per id in one transaction, as package
 // audit does, and returns the entries written.
 func appendAudit(ctx context.Context, s store.Store, tenant string, when time.Time, ids ...string) ([]store.AuditEntry, error) {
+	es := make([]store.AuditEntry, len(ids))
+	for i, id := range ids {
+		es[i] = store.AuditEntry{ID: id, Recorded: when}
+	}
+	return appendEntries(ctx, s, tenant, es)
+}
+
+// appendEntries links entries, of which ID, Recorded and Index are set, to
+// the tenant's chain and appends them in one transaction.
+func appendEntries(ctx context.Context, s store.Store, tenant string, es []store.AuditEntry) ([]store.AuditEntry, error) {
 	var out []store.AuditEntry
 	err := s.Tx(ctx, tenant, func(tx store.Tx) error {
 		atx, ok := tx.(store.AuditTx)
@@ -50,10 +62,11 @@ func appendAudit(ctx context.Context, s store.Store, tenant string, when time.Ti
 		}
 		prev, seq := head.Hash, head.Seq
 		out = nil
-		for _, id := range ids {
+		for _, e := range es {
 			seq++
-			body := []byte(`{"resourceType":"AuditEvent","id":"` + id + `"}`)
-			e := store.AuditEntry{Seq: seq, ID: id, Recorded: when, PrevHash: prev, Hash: chainHash(prev, body), Body: body}
+			e.Seq, e.PrevHash = seq, prev
+			e.Body = []byte(`{"resourceType":"AuditEvent","id":"` + e.ID + `"}`)
+			e.Hash = chainHash(prev, e.Body)
 			out = append(out, e)
 			prev = e.Hash
 		}

@@ -21,8 +21,12 @@ const (
 	// AuditPurgeEndSQL finds the last entry a purge removes.
 	AuditPurgeEndSQL = `SELECT seq, hash FROM audit_events WHERE tenant_id = ? AND seq =
 		(SELECT max(seq) FROM audit_events WHERE tenant_id = ? AND recorded < ?)`
-	AuditPurgeSQL  = `DELETE FROM audit_events WHERE tenant_id = ? AND seq <= ?`
-	AuditAnchorSQL = `UPDATE audit_chain SET anchor_seq = ?, anchor_hash = ? WHERE tenant_id = ?`
+	AuditPurgeSQL = `DELETE FROM audit_events WHERE tenant_id = ? AND seq <= ?`
+	// AuditPurgeIndexSQL removes the index values of the purged entries.
+	AuditPurgeIndexSQL = `DELETE FROM audit_index WHERE tenant_id = ? AND seq <= ?`
+	// AuditIndexColumns are the columns of audit_index after tenant_id.
+	AuditIndexColumns = `seq, param, system, value`
+	AuditAnchorSQL    = `UPDATE audit_chain SET anchor_seq = ?, anchor_hash = ? WHERE tenant_id = ?`
 )
 
 // DefaultAuditLimit bounds ScanAudit when the query sets no limit.
@@ -47,6 +51,84 @@ func AuditScanSQL(tenant string, q store.AuditQuery) (string, []any) {
 	}
 	b.WriteString(` ORDER BY seq LIMIT ` + strconv.Itoa(limit))
 	return b.String(), args
+}
+
+// AuditSearchSQL builds the statement of SearchAudit. It asks for one row
+// more than the page, for AuditSearchPage to tell whether another follows.
+// Each Where condition is a semi-join on audit_index; the order, and the
+// position a page continues from, is (recorded, seq).
+func AuditSearchSQL(tenant string, q store.AuditSearch) (string, []any) {
+	var b strings.Builder
+	b.WriteString(`SELECT ` + AuditColumns + ` FROM audit_events WHERE tenant_id = ?`)
+	args := []any{tenant}
+	for _, w := range q.When {
+		b.WriteString(` AND (`)
+		for i, r := range w {
+			if i > 0 {
+				b.WriteString(` OR `)
+			}
+			if r.Outside {
+				b.WriteString(`recorded NOT BETWEEN ? AND ?`)
+			} else {
+				b.WriteString(`recorded BETWEEN ? AND ?`)
+			}
+			args = append(args, r.Low, r.High)
+		}
+		if len(w) == 0 {
+			b.WriteString(`1 = 0`)
+		}
+		b.WriteString(`)`)
+	}
+	for _, c := range q.Where {
+		b.WriteString(` AND seq IN (SELECT seq FROM audit_index WHERE tenant_id = ? AND (`)
+		args = append(args, tenant)
+		for i, m := range c {
+			if i > 0 {
+				b.WriteString(` OR `)
+			}
+			b.WriteString(`param = ?`)
+			args = append(args, m.Param)
+			if m.Value != "" {
+				b.WriteString(` AND value = ?`)
+				args = append(args, m.Value)
+			}
+			if len(m.Systems) > 0 {
+				b.WriteString(` AND system IN (?` + strings.Repeat(`, ?`, len(m.Systems)-1) + `)`)
+				for _, s := range m.Systems {
+					args = append(args, s)
+				}
+			}
+		}
+		if len(c) == 0 {
+			b.WriteString(`1 = 0`)
+		}
+		b.WriteString(`))`)
+	}
+	order, cmp := ` DESC`, `<`
+	if q.Oldest {
+		order, cmp = ``, `>`
+	}
+	if q.After != nil {
+		b.WriteString(` AND (recorded, seq) ` + cmp + ` (?, ?)`)
+		args = append(args, q.After.Recorded, q.After.Seq)
+	}
+	b.WriteString(` ORDER BY recorded` + order + `, seq` + order + ` LIMIT ` + strconv.Itoa(max(q.Count, 0)+1))
+	return b.String(), args
+}
+
+// AuditSearchPage cuts the rows of AuditSearchSQL to the page and sets
+// where the next one starts.
+func AuditSearchPage(rows []store.AuditEntry, q store.AuditSearch) store.AuditPage {
+	count := max(q.Count, 0)
+	if len(rows) <= count {
+		return store.AuditPage{Entries: rows}
+	}
+	page := store.AuditPage{Entries: rows[:count]}
+	if count > 0 {
+		last := rows[count-1]
+		page.Next = &store.AuditPosition{Recorded: Micros(last.Recorded), Seq: last.Seq}
+	}
+	return page
 }
 
 // Dollar numbers the ? placeholders of query for PostgreSQL ($1, $2 …).

@@ -1,0 +1,200 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hearth-fhir/hearth/store"
+)
+
+// Index values the search tests give their entries.
+var (
+	avAgentP1  = store.AuditValue{Param: "agent", System: "Practitioner", Value: "p1"}
+	avAgentP2  = store.AuditValue{Param: "agent", System: "Practitioner", Value: "p2"}
+	avAgentPat = store.AuditValue{Param: "agent", System: "Patient", Value: "p1"}
+	avSubjU1   = store.AuditValue{Param: "agent:identifier", System: "urn:subject", Value: "u1"}
+	avSuccess  = store.AuditValue{Param: "outcome", Value: "0"}
+	avFailure  = store.AuditValue{Param: "outcome", Value: "4"}
+	avRest     = store.AuditValue{Param: "type", System: "urn:type", Value: "avRest"}
+	avUserAuth = store.AuditValue{Param: "type", System: "urn:dcm", Value: "110114"}
+	avRead     = store.AuditValue{Param: "subtype", System: "urn:interaction", Value: "avRead"}
+	avLogin    = store.AuditValue{Param: "subtype", System: "urn:dcm", Value: "110122"}
+)
+
+func match(v store.AuditValue) store.AuditMatch {
+	return store.AuditMatch{Param: v.Param, Systems: []string{v.System}, Value: v.Value}
+}
+
+// searchIDs runs a search and lists the ids it returns.
+func searchIDs(t testing.TB, log store.AuditLog, tenant string, q store.AuditSearch) string {
+	t.Helper()
+	page, err := log.SearchAudit(context.Background(), tenant, q)
+	if err != nil {
+		t.Fatalf("SearchAudit(%+v): %v", q, err)
+	}
+	var ids []string
+	for _, e := range page.Entries {
+		ids = append(ids, e.ID)
+	}
+	return strings.Join(ids, " ")
+}
+
+func testAuditSearch(t *testing.T, s store.Store, log store.AuditLog) {
+	t.Parallel()
+	ctx := context.Background()
+	tenant, other := newTenant(t), newTenant(t)
+	entries := []store.AuditEntry{
+		{ID: "e1", Recorded: at(0), Index: []store.AuditValue{avAgentP1, avSubjU1, avSuccess, avRest, avRead}},
+		{ID: "e2", Recorded: at(10), Index: []store.AuditValue{avAgentP2, avFailure, avRest, avRead}},
+		{ID: "e3", Recorded: at(20), Index: []store.AuditValue{avAgentPat, avSuccess, avUserAuth, avLogin}},
+		{ID: "e4", Recorded: at(30), Index: []store.AuditValue{avSubjU1, avFailure, avUserAuth, avLogin}},
+		{ID: "e5", Recorded: at(40), Index: []store.AuditValue{avAgentP1, avAgentP2, avSuccess, avRest, avRead}},
+	}
+	if _, err := appendEntries(ctx, s, tenant, entries); err != nil {
+		t.Fatal(err)
+	}
+	// The other tenant has the same values; none of its entries may show.
+	for i := range entries {
+		entries[i].ID = "x" + entries[i].ID
+	}
+	if _, err := appendEntries(ctx, s, other, entries); err != nil {
+		t.Fatal(err)
+	}
+	anyOf := func(ms ...store.AuditMatch) store.AuditCondition { return ms }
+	between := func(lo, hi int) store.AuditTimeRange {
+		return store.AuditTimeRange{Low: at(lo).UnixMicro(), High: at(hi).UnixMicro()}
+	}
+	tests := []struct {
+		name string
+		q    store.AuditSearch
+		want string
+	}{
+		{"everything, newest first", store.AuditSearch{Count: 10}, "e5 e4 e3 e2 e1"},
+		{"oldest first", store.AuditSearch{Count: 10, Oldest: true}, "e1 e2 e3 e4 e5"},
+		{"one value", store.AuditSearch{Count: 10, Where: []store.AuditCondition{anyOf(match(avAgentP1))}}, "e5 e1"},
+		{"any system", store.AuditSearch{Count: 10, Where: []store.AuditCondition{anyOf(store.AuditMatch{Param: "agent", Value: "p1"})}}, "e5 e3 e1"},
+		{"one of several systems", store.AuditSearch{Count: 10, Where: []store.AuditCondition{
+			anyOf(store.AuditMatch{Param: "agent", Systems: []string{"Patient", "Device"}, Value: "p1"})}}, "e3"},
+		{"no system", store.AuditSearch{Count: 10, Where: []store.AuditCondition{
+			anyOf(store.AuditMatch{Param: "outcome", Systems: []string{""}, Value: "4"})}}, "e4 e2"},
+		{"wrong system", store.AuditSearch{Count: 10, Where: []store.AuditCondition{
+			anyOf(store.AuditMatch{Param: "outcome", Systems: []string{"urn:other"}, Value: "4"})}}, ""},
+		{"any value of a system", store.AuditSearch{Count: 10, Where: []store.AuditCondition{
+			anyOf(store.AuditMatch{Param: "subtype", Systems: []string{"urn:dcm"}})}}, "e4 e3"},
+		{"values of another parameter do not match", store.AuditSearch{Count: 10, Where: []store.AuditCondition{
+			anyOf(store.AuditMatch{Param: "entity", Value: "p1"})}}, ""},
+		{"or", store.AuditSearch{Count: 10, Where: []store.AuditCondition{anyOf(match(avAgentP2), match(avSubjU1))}}, "e5 e4 e2 e1"},
+		{"or across parameters", store.AuditSearch{Count: 10, Where: []store.AuditCondition{anyOf(match(avAgentPat), match(avFailure))}}, "e4 e3 e2"},
+		{"and", store.AuditSearch{Count: 10, Where: []store.AuditCondition{anyOf(match(avRest)), anyOf(match(avSuccess))}}, "e5 e1"},
+		{"time range, both ends inclusive", store.AuditSearch{Count: 10, When: []store.AuditWhen{{between(10, 30)}}}, "e4 e3 e2"},
+		{"outside a range", store.AuditSearch{Count: 10, When: []store.AuditWhen{{{Low: at(10).UnixMicro(), High: at(30).UnixMicro(), Outside: true}}}}, "e5 e1"},
+		{"one of two ranges", store.AuditSearch{Count: 10, When: []store.AuditWhen{{between(0, 0), between(40, 40)}}}, "e5 e1"},
+		{"open ranges, both must hold", store.AuditSearch{Count: 10, When: []store.AuditWhen{
+			{{Low: at(15).UnixMicro(), High: math.MaxInt64}}, {{Low: math.MinInt64, High: at(35).UnixMicro()}}}}, "e4 e3"},
+		{"time and values", store.AuditSearch{Count: 10, When: []store.AuditWhen{{between(5, 50)}},
+			Where: []store.AuditCondition{anyOf(match(avRest))}}, "e5 e2"},
+		{"count", store.AuditSearch{Count: 2}, "e5 e4"},
+		{"count 0", store.AuditSearch{}, ""},
+	}
+	for _, tc := range tests {
+		if got := searchIDs(t, log, tenant, tc.q); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	if page, err := log.SearchAudit(ctx, tenant, store.AuditSearch{}); err != nil || page.Next != nil {
+		t.Errorf("count 0: %+v, %v", page, err)
+	}
+	// A purge takes the index values with the entries: nothing of them
+	// matches, and what remains still does.
+	if n, err := log.PurgeAudit(ctx, tenant, at(15)); err != nil || n != 2 {
+		t.Fatalf("PurgeAudit = %d, %v", n, err)
+	}
+	if got := searchIDs(t, log, tenant, store.AuditSearch{Count: 10, Where: []store.AuditCondition{anyOf(match(avAgentP1))}}); got != "e5" {
+		t.Errorf("agent p1 after purge: %q", got)
+	}
+	if got := searchIDs(t, log, other, store.AuditSearch{Count: 10, Where: []store.AuditCondition{anyOf(match(avAgentP1))}}); got != "xe5 xe1" {
+		t.Errorf("the other tenant after this one's purge: %q", got)
+	}
+}
+
+// Paging walks every match exactly once in either order, also across
+// entries recorded at the same time, and an entry appended meanwhile does
+// not disturb it.
+func testAuditSearchPaging(t *testing.T, s store.Store, log store.AuditLog) {
+	t.Parallel()
+	ctx := context.Background()
+	tenant := newTenant(t)
+	var es []store.AuditEntry
+	for i := range 23 {
+		idx := []store.AuditValue{avSuccess}
+		if i%3 == 0 {
+			idx = append(idx, avAgentP1)
+		}
+		// Several entries share a time, so ties are broken by seq.
+		es = append(es, store.AuditEntry{ID: fmt.Sprintf("g%02d", i), Recorded: at(i / 4), Index: idx})
+	}
+	if _, err := appendEntries(ctx, s, tenant, es); err != nil {
+		t.Fatal(err)
+	}
+	late := store.AuditEntry{ID: "late", Recorded: at(100), Index: []store.AuditValue{avSuccess, avAgentP1}}
+	// Ids sort as the entries do: gNN by time and seq, then late.
+	for _, tc := range []struct {
+		name string
+		q    store.AuditSearch
+		want int
+	}{
+		// late is appended after this search's first page: newer than
+		// every page, it is not on any.
+		{"newest first", store.AuditSearch{Count: 5}, 23},
+		{"oldest first", store.AuditSearch{Count: 4, Oldest: true}, 24},
+		{"filtered", store.AuditSearch{Count: 3, Where: []store.AuditCondition{{match(avAgentP1)}}}, 9},
+	} {
+		var got []string
+		q := tc.q
+		for pages := 0; ; pages++ {
+			if pages > 30 {
+				t.Fatalf("%s: paging does not end", tc.name)
+			}
+			page, err := log.SearchAudit(ctx, tenant, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Entries) > q.Count || (page.Next != nil && len(page.Entries) != q.Count) {
+				t.Fatalf("%s: page of %d entries, count %d", tc.name, len(page.Entries), q.Count)
+			}
+			for _, e := range page.Entries {
+				got = append(got, e.ID)
+			}
+			if page.Next == nil {
+				break
+			}
+			if late.Seq == 0 {
+				if late.Seq = 1; !appendOK(t, s, tenant, late) {
+					return
+				}
+			}
+			q.After = page.Next
+		}
+		want := slices.Clone(got)
+		slices.Sort(want)
+		if !q.Oldest {
+			slices.Reverse(want)
+		}
+		if len(got) != tc.want || !slices.Equal(got, slices.Compact(want)) {
+			t.Errorf("%s: %d entries %v, want %d in order", tc.name, len(got), got, tc.want)
+		}
+	}
+}
+
+func appendOK(t testing.TB, s store.Store, tenant string, e store.AuditEntry) bool {
+	t.Helper()
+	if _, err := appendEntries(context.Background(), s, tenant, []store.AuditEntry{e}); err != nil {
+		t.Error(err)
+		return false
+	}
+	return true
+}
