@@ -3,6 +3,7 @@ package web_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hearth-fhir/hearth/auth"
 	"github.com/hearth-fhir/hearth/hearthtest"
@@ -42,36 +43,13 @@ func TestPatientScopedSearch(t *testing.T) {
 // a verified practitioner's token with user/*.rs still may not read
 // patients, which the default policy does not grant them.
 func TestDefaultPolicy(t *testing.T) {
-	st := hearthtest.OpenStore(t, "sqlite")
-	srv := hearthtest.Start(t, st)
-	e := &env{t: t, srv: srv, clock: &clock{}, tenant: "acme", password: "correct horse battery"}
-	sys := srv.Token("acme", "system/*.cruds")
+	e := newDefaultPolicyEnv(t)
+	sys := e.adminToken()
 	e.patient = e.create(sys, "Patient", `{"resourceType":"Patient","name":[{"family":"Own"}]}`)
 	other := e.create(sys, "Patient", `{"resourceType":"Patient","name":[{"family":"Other"}]}`)
-	var err error
-	e.clientID, _, err = auth.RegisterApp(t.Context(), st, auth.App{Tenant: "acme", Name: "Portal", AuthMethod: store.AuthNone,
-		RedirectURIs: []string{redirectURI}, Scopes: "launch/patient patient/*.rs user/*.rs openid fhirUser"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []auth.NewUser{
-		{Tenant: "acme", Username: "pat", Password: e.password, FhirUser: "Patient/" + e.patient, Roles: []string{"patient"}},
-		{Tenant: "acme", Username: "doc", Password: e.password, FhirUser: "Practitioner/d1", Roles: []string{"practitioner"}, Verified: true},
-	} {
-		if _, err := srv.Auth.CreateUser(t.Context(), u); err != nil {
-			t.Fatal(err)
-		}
-	}
-	launchAs := func(username, scope string) tokenResponse {
-		b := newBrowser(t)
-		verifier, challenge := pkce()
-		page := b.follow(e.authorizeURL(scope, challenge, nil))
-		page = b.follow(e.login(b, page, username, e.password).location)
-		if !strings.Contains(page.body, "Allow access?") {
-			t.Fatalf("%s: expected the consent page: %.300s", username, page.body)
-		}
-		return e.exchange(e.codeFrom(e.approve(b, page, nil)), verifier)
-	}
+	e.users(auth.NewUser{Username: "pat", FhirUser: "Patient/" + e.patient, Roles: []string{"patient"}},
+		auth.NewUser{Username: "doc", FhirUser: "Practitioner/d1", Roles: []string{"practitioner"}, Verified: true})
+	launchAs := e.launchAs
 	pat := launchAs("pat", "launch/patient patient/*.rs")
 	if pat.Patient != e.patient {
 		t.Fatalf("patient user's context = %+v", pat)
@@ -86,4 +64,48 @@ func TestDefaultPolicy(t *testing.T) {
 	if s, body := e.fhirDo(doc.AccessToken, "GET", "/Patient/"+e.patient, ""); s != 403 || !strings.Contains(body, "OperationOutcome") {
 		t.Errorf("practitioner under the default policy: %d", s)
 	}
+}
+
+// newDefaultPolicyEnv is a server under the default access policy with a
+// public app that may ask for patient/ and user/ read scopes.
+func newDefaultPolicyEnv(t *testing.T) *env {
+	t.Helper()
+	st := hearthtest.OpenStore(t, "sqlite")
+	srv := hearthtest.Start(t, st)
+	e := &env{t: t, srv: srv, clock: &clock{}, tenant: "acme", password: "correct horse battery"}
+	if err := st.EnsureTenant(t.Context(), store.Tenant{ID: e.tenant, Name: e.tenant, CreatedAt: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	e.clientID, _, err = auth.RegisterApp(t.Context(), st, auth.App{Tenant: "acme", Name: "Portal", AuthMethod: store.AuthNone,
+		RedirectURIs: []string{redirectURI}, Scopes: "launch/patient patient/*.rs user/*.rs openid fhirUser"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// users creates users of the env's tenant with its password.
+func (e *env) users(us ...auth.NewUser) {
+	e.t.Helper()
+	for _, u := range us {
+		u.Tenant, u.Password = e.tenant, e.password
+		if _, err := e.srv.Auth.CreateUser(e.t.Context(), u); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+// launchAs signs a user in through a standalone launch of the env's app,
+// approving every scope asked, and returns the tokens.
+func (e *env) launchAs(username, scope string) tokenResponse {
+	e.t.Helper()
+	b := newBrowser(e.t)
+	verifier, challenge := pkce()
+	page := b.follow(e.authorizeURL(scope, challenge, nil))
+	page = b.follow(e.login(b, page, username, e.password).location)
+	if !strings.Contains(page.body, "Allow access?") {
+		e.t.Fatalf("%s: expected the consent page: %.300s", username, page.body)
+	}
+	return e.exchange(e.codeFrom(e.approve(b, page, nil)), verifier)
 }
