@@ -159,6 +159,10 @@ var authEvents = map[string]struct {
 	MFAFailure:     {dcm("110114", "User Authentication"), hearthCode(MFAFailure, "Second factor refused")},
 }
 
+// clientRole is the DICOM agent type of the client application, whose
+// agent carries the network address.
+const clientRole = "110153"
+
 func dcm(code, display string) coding { return coding{System: sysDICOM, Code: code, Display: display} }
 
 func hearthCode(code, display string) coding {
@@ -301,7 +305,7 @@ func agents(ev Event) []agent {
 		})
 	}
 	client := agent{
-		Type:      concept{[]coding{dcm("110153", "Source Role ID")}},
+		Type:      concept{[]coding{dcm(clientRole, "Source Role ID")}},
 		Requestor: !ev.IsUser,
 	}
 	id := ev.ClientID

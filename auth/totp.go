@@ -79,7 +79,7 @@ func (s *Server) VerifyTOTP(ctx context.Context, sess Session, code string) erro
 		return fhir.Errorf(fhir.KindConflict, "no second factor is enrolled")
 	}
 	if u.LockedUntil.After(s.clock()) {
-		return loginError(ErrLocked)
+		return loginError(u, ErrLocked)
 	}
 	if err := s.checkCode(ctx, u, code); err != nil {
 		p := s.cfg.Login

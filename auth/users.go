@@ -112,7 +112,7 @@ func (s *Server) Login(ctx context.Context, tenant, username, password string) (
 	}
 	if u.LockedUntil.After(now) {
 		checkPassword(dummyHash(), password)
-		return store.User{}, loginError(ErrLocked)
+		return store.User{}, loginError(u, ErrLocked)
 	}
 	if u.Disabled || u.PasswordHash == "" || !checkPassword(u.PasswordHash, password) {
 		p := s.cfg.Login
@@ -122,9 +122,9 @@ func (s *Server) Login(ctx context.Context, tenant, username, password string) (
 		}
 		if !u2.LockedUntil.IsZero() && u2.LockedUntil.After(now) {
 			s.logger.WarnContext(ctx, "account locked after failed logins", "tenant", u.Tenant, "user", u.ID)
-			return store.User{}, loginError(ErrLocked)
+			return store.User{}, loginError(u, ErrLocked)
 		}
-		return store.User{}, errLogin
+		return store.User{}, loginError(u, nil)
 	}
 	if u.FailedLogins > 0 || !u.LockedUntil.IsZero() {
 		if err := s.users.LoginSucceeded(ctx, u.Tenant, u.ID); err != nil {
@@ -134,10 +134,38 @@ func (s *Server) Login(ctx context.Context, tenant, username, password string) (
 	return u, nil
 }
 
-func loginError(cause error) error {
+// loginError is errLogin for a login that named an existing user: the
+// user is kept for the audit trail (FailedLoginUser), never shown.
+func loginError(u store.User, cause error) error {
 	e := *errLogin
-	e.Cause = cause
+	e.Cause = &failedLogin{id: u.ID, fhirUser: u.FhirUser, cause: cause}
 	return &e
+}
+
+// failedLogin is the cause of a login error that named an existing user.
+type failedLogin struct {
+	id, fhirUser string
+	cause        error
+}
+
+func (f *failedLogin) Error() string {
+	if f.cause != nil {
+		return "login of user " + f.id + ": " + f.cause.Error()
+	}
+	return "login of user " + f.id + ": wrong password or disabled account"
+}
+
+func (f *failedLogin) Unwrap() error { return f.cause }
+
+// FailedLoginUser returns the id and fhirUser of the existing user a
+// failed login named (wrong password, disabled or locked account), for its
+// AuditEvent; ok is false when the username was unknown.
+func FailedLoginUser(err error) (id, fhirUser string, ok bool) {
+	var f *failedLogin
+	if !errors.As(err, &f) {
+		return "", "", false
+	}
+	return f.id, f.fhirUser, true
 }
 
 // SetPassword changes a user's password and revokes every session and

@@ -31,7 +31,9 @@ func TestAuthEventsAudited(t *testing.T) {
 		}
 		if strings.Contains(body, `"code":"110122"`) { // DICOM Login, failed or not by its outcome
 			if strings.Contains(body, `"outcome":"4"`) {
-				seen["login-failed"] = true
+				// The failed login names the user whose password was wrong.
+				seen["login-failed"] = strings.Contains(body, `"value":"`+e.user.ID+`"`) &&
+					strings.Contains(body, `"reference":"Practitioner/p1"`)
 			} else if strings.Contains(body, `"outcome":"0"`) {
 				seen["login"] = true
 			}

@@ -70,6 +70,8 @@ func (p *Pages) loginSubmit(w http.ResponseWriter, r *http.Request) {
 			p.log.ErrorContext(r.Context(), "web: login", "err", err)
 		}
 		ev.Kind, ev.Failed, ev.Reason = auth.EventLoginFailed, true, "invalid username or password"
+		// An existing user's failed login is on their record.
+		ev.Subject, ev.FhirUser, _ = auth.FailedLoginUser(err)
 		if errors.Is(err, auth.ErrLocked) {
 			ev.Kind, ev.Reason = auth.EventLockout, "account locked"
 		}

@@ -49,8 +49,29 @@ func TestMain(m *testing.M) {
 type process struct {
 	cmd  *exec.Cmd
 	base string
-	log  *bytes.Buffer
+	log  *syncBuffer
 }
+
+// syncBuffer is the server's output, written by exec's copying goroutine
+// while a test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (p *process) logString() string { return p.log.String() }
 
 // storageArgs returns the storage flags for a fresh store of backend.
 func storageArgs(t *testing.T, backend string) []string {
@@ -73,7 +94,7 @@ func freeAddr(t *testing.T) string {
 // startServer runs hearth serve on addr and waits until metadata answers.
 func startServer(t *testing.T, addr string, storage []string) *process {
 	t.Helper()
-	p := &process{base: "http://" + addr, log: &bytes.Buffer{}}
+	p := &process{base: "http://" + addr, log: &syncBuffer{}}
 	p.cmd = exec.Command(binary, append([]string{"serve", "--addr", addr}, storage...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {

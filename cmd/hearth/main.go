@@ -71,7 +71,9 @@ commands:
   import   import FILE…: load transaction/batch Bundles (.json) and NDJSON (.ndjson)
   keys     status | rotate | rewrap | shred: field-encryption keys
   audit    audit verify: check every tenant's AuditEvent hash chain and report the first break;
-           audit purge --older-than D: remove AuditEvents past retention (default 6 years)
+           audit purge --older-than D: remove AuditEvents past retention (default 6 years);
+           audit report --from YYYY-MM-DD --to YYYY-MM-DD [--organization Organization/ID]:
+           access per user by interaction and outcome, and failed logins
 
 Run "hearth <command> -h" for the flags of a command.
 `)

@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/hearth-fhir/hearth/app"
+	"github.com/hearth-fhir/hearth/audit"
 	"github.com/hearth-fhir/hearth/auth"
+	"github.com/hearth-fhir/hearth/store"
 )
 
 // serve runs the FHIR server until ctx ends (SIGINT/SIGTERM).
@@ -45,8 +47,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	refreshTTL := fs.Duration("refresh-token-ttl", 30*24*time.Hour, "lifetime of offline_access refresh tokens")
 	ratePerMinute := fs.Float64("auth-rate-limit", 120, "login and token requests per minute per client IP and per client")
 	trustedFile := fs.String("trusted-issuers", "", "JSON file listing trusted external OpenID providers (see docs/smart.md)")
+	retentionDays := fs.Int("audit-retention", int(audit.DefaultRetention/(24*time.Hour)),
+		"days AuditEvents are kept: a purge job removes older ones at start and every 24 hours (0: keep them all)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *retentionDays < 0 {
+		return fmt.Errorf("--audit-retention must be a number of days, 0 to keep everything")
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -103,6 +110,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 
+	stopRetention := startRetention(ctx, st, time.Duration(*retentionDays)*24*time.Hour, log)
+	defer stopRetention()
+
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -118,6 +128,28 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// startRetention runs the audit purge job until the returned function is
+// called (or ctx ends); that function waits for a pass in flight, so the
+// store outlives it. keep 0 runs nothing.
+func startRetention(ctx context.Context, st store.Store, keep time.Duration, log *slog.Logger) (stop func()) {
+	auditLog, ok := st.(store.AuditLog)
+	if keep <= 0 || !ok {
+		log.Info("audit retention off: AuditEvents are kept until purged by hand")
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		audit.Retention{Log: auditLog, Keep: keep, Logger: log}.Run(ctx)
+	}()
+	log.Info("audit retention on", "keep_days", int(keep/(24*time.Hour)))
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.
