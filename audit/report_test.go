@@ -40,7 +40,7 @@ func TestReportAccess(t *testing.T) {
 			e.Auth, e.Outcome = audit.LoginFailed, audit.MinorFailure
 		}),
 		at(user, day(1).Add(-time.Microsecond), read), // the period's last instant
-		at(user, day(1), read),                       // after it
+		at(user, day(1), read),                        // after it
 	}
 	l := audit.NewLog(audit.ServerRef{Name: "hearth"})
 	for _, ev := range events {
