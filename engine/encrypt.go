@@ -352,7 +352,12 @@ func (s *sealedStore) ReadAudit(ctx context.Context, tenant, id string) (store.A
 	if err != nil {
 		return en, err
 	}
-	rec, err := s.open(ctx, tenant, store.Record{Type: auditType, ID: id, Version: 1, Body: en.Body}, nil)
+	return s.openAudit(ctx, tenant, en)
+}
+
+// openAudit decrypts an AuditEvent of the log, as a FHIR read serves it.
+func (s *sealedStore) openAudit(ctx context.Context, tenant string, en store.AuditEntry) (store.AuditEntry, error) {
+	rec, err := s.open(ctx, tenant, store.Record{Type: auditType, ID: en.ID, Version: 1, Body: en.Body}, nil)
 	en.Body = rec.Body
 	return en, err
 }
@@ -376,11 +381,9 @@ func (s *sealedStore) SearchAudit(ctx context.Context, tenant string, q store.Au
 		return page, err
 	}
 	for i, en := range page.Entries {
-		rec, err := s.open(ctx, tenant, store.Record{Type: auditType, ID: en.ID, Version: 1, Body: en.Body}, nil)
-		if err != nil {
+		if page.Entries[i], err = s.openAudit(ctx, tenant, en); err != nil {
 			return store.AuditPage{}, err
 		}
-		page.Entries[i].Body = rec.Body
 	}
 	return page, nil
 }
