@@ -7,7 +7,10 @@ import (
 
 // Index parameters: the AuditEvent search parameters the audit log keeps
 // values of (store.AuditValue.Param). The date parameter reads the
-// entry's recorded time, which the store keeps anyway.
+// entry's recorded time, which the store keeps anyway; patient is the
+// agent and entity values of type Patient, as R4 defines it, and has no
+// values of its own (every append writes each value once: the index is on
+// the hot path).
 const (
 	ParamAgent           = "agent"
 	ParamAgentIdentifier = "agent:identifier"
@@ -85,7 +88,7 @@ func (ix *indexer) add(param, system, value string) {
 }
 
 // reference indexes a literal reference as type and id (the version left
-// out), or as a URL when it is not local; a Patient also under patient.
+// out), or as a URL when it is not local.
 func (ix *indexer) reference(param, ref, base string) {
 	if ref == "" {
 		return
@@ -96,7 +99,4 @@ func (ix *indexer) reference(param, ref, base string) {
 		return
 	}
 	ix.add(param, typ, id)
-	if typ == "Patient" {
-		ix.add(ParamPatient, typ, id)
-	}
 }

@@ -61,16 +61,16 @@ func TestIndexValues(t *testing.T) {
 	want := map[string][]string{
 		"user read": append(common("0", sysType+" rest"),
 			"subtype "+sysRest+" read", "agent Practitioner p1", "agent:identifier "+audit.SysSubject+" u1",
-			"agent:identifier "+audit.SysClient+" app", "entity Communication m1", "entity Patient pat1", "patient Patient pat1"),
+			"agent:identifier "+audit.SysClient+" app", "entity Communication m1", "entity Patient pat1"),
 		"client create": append(common("0", sysType+" rest"),
 			"subtype "+sysRest+" create", "agent:identifier "+audit.SysClient+" ehr",
-			"entity Practitioner p9", "entity Patient pat2", "patient Patient pat2"),
+			"entity Practitioner p9", "entity Patient pat2"),
 		"failed search": append(common("4", sysType+" rest"),
 			"subtype "+sysRest+" search-type", "agent Practitioner p2", "agent:identifier "+audit.SysSubject+" u2"),
 		"unknown user's failed login": append(common("4", sysDICOM+" 110114"),
 			"subtype "+sysDICOM+" 110122", "agent:identifier "+audit.SysClient+" app"),
 		"patient login": append(common("0", sysDICOM+" 110114"),
-			"subtype "+sysDICOM+" 110122", "agent Patient pat3", "patient Patient pat3",
+			"subtype "+sysDICOM+" 110122", "agent Patient pat3",
 			"agent:identifier "+audit.SysSubject+" u3", "agent:identifier "+audit.SysClient+" portal"),
 		"operation": append(common("0", sysType+" rest"),
 			"subtype "+sysRest+" operation", "subtype "+audit.SysAuthEvent+"-operation $export",
@@ -102,7 +102,7 @@ func TestIndexValues(t *testing.T) {
 // rawDB runs statements on a store's database behind its back.
 type rawDB struct {
 	exec  func(t testing.TB, sql string, args ...any)
-	index func(t testing.TB, tenant string) []string // "seq param system value", sorted
+	index func(t testing.TB, tenant string) []string // "seq recorded param system value", sorted
 }
 
 // indexStores opens a migrated store of each backend with raw access to
@@ -130,7 +130,7 @@ func indexStores(t *testing.T) map[string]func(t *testing.T) (store.Store, rawDB
 				},
 				index: func(t testing.TB, tenant string) []string {
 					t.Helper()
-					rs, err := raw.Query(`SELECT seq, param, system, value FROM audit_index WHERE tenant_id = ?`, tenant)
+					rs, err := raw.Query(`SELECT seq, recorded, param, system, value FROM audit_index WHERE tenant_id = ?`, tenant)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -161,7 +161,7 @@ func indexStores(t *testing.T) map[string]func(t *testing.T) (store.Store, rawDB
 				},
 				index: func(t testing.TB, tenant string) []string {
 					t.Helper()
-					rs, err := conn.Query(ctx, `SELECT seq, param, system, value FROM audit_index WHERE tenant_id = $1`, tenant)
+					rs, err := conn.Query(ctx, `SELECT seq, recorded, param, system, value FROM audit_index WHERE tenant_id = $1`, tenant)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -177,12 +177,12 @@ func collectIndex(t testing.TB, next func() bool, scan func(...any) error, errf 
 	t.Helper()
 	var out []string
 	for next() {
-		var seq int64
+		var seq, recorded int64
 		var p, s, v string
-		if err := scan(&seq, &p, &s, &v); err != nil {
+		if err := scan(&seq, &recorded, &p, &s, &v); err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, fmt.Sprintf("%d %s %s %s", seq, p, s, v))
+		out = append(out, fmt.Sprintf("%d %d %s %s %s", seq, recorded, p, s, v))
 	}
 	if err := errf(); err != nil {
 		t.Fatal(err)

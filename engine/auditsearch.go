@@ -243,13 +243,18 @@ func (e *Engine) auditCondition(c search.Criterion) (store.AuditCondition, error
 		return nil, fhir.Errorf(fhir.KindInvalid,
 			"%s reads an encrypted element of AuditEvent and cannot be searched", name).At(name)
 	}
-	param := name
-	if c.Modifier == search.ModIdentifier {
-		param = audit.ParamAgentIdentifier
+	params := []string{name}
+	switch {
+	case c.Modifier == search.ModIdentifier:
+		params = []string{audit.ParamAgentIdentifier}
+	case name == audit.ParamPatient:
+		// An agent or an entity that is a Patient (the values are
+		// of type Patient: the parameter targets nothing else).
+		params = []string{audit.ParamAgent, audit.ParamEntity}
 	}
 	var out store.AuditCondition
 	for _, v := range c.Values {
-		m := store.AuditMatch{Param: param}
+		m := store.AuditMatch{}
 		switch x := v.(type) {
 		case search.TokenValue:
 			m.Value = x.Code
@@ -268,7 +273,10 @@ func (e *Engine) auditCondition(c search.Criterion) (store.AuditCondition, error
 		default:
 			return nil, fhir.Errorf(fhir.KindInvalid, "unexpected value for %s", name).At(name)
 		}
-		out = append(out, m)
+		for _, p := range params {
+			m.Param = p
+			out = append(out, m)
+		}
 	}
 	return out, nil
 }

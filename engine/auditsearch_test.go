@@ -277,6 +277,8 @@ func TestAuditEventSearchAccess(t *testing.T) {
 		{"subtype=search-type&agent=Practitioner/x1&outcome=0", "AuditEvent?outcome=4&date=lt2025-01-01T00:07:00Z"},
 		{"subtype=search-type&agent=Practitioner/p1&outcome=4", "AuditEvent?outcome=4&date=lt2025-01-01T00:07:00Z"},
 		{"subtype=search-type&agent:identifier=" + audit.SysSubject + "|u-Practitioner/x2&outcome=4", "AuditEvent?outcome=4&date=lt2025-01-01T00:07:00Z"},
+		// patient finds the patient user as an agent, as well as entities.
+		{"subtype=search-type&patient=pat1", "AuditEvent?outcome=4&date=lt2025-01-01T00:07:00Z"},
 	} {
 		res, err := w.eng.Search(context.Background(), auditor, engine.SearchRequest{Type: "AuditEvent", Query: tc.query})
 		if err != nil {

@@ -23,7 +23,7 @@ type AuditEntry struct {
 // AuditValue is one searchable value of an AuditEvent. Package audit
 // extracts them when it appends an entry, so the store never parses a
 // body. Param names the search parameter (agent, agent:identifier, entity,
-// patient, type, subtype, outcome, source). For a local reference System
+// type, subtype, outcome, source). For a local reference System
 // is the target's resource type and Value its id (a reference that is not
 // local has an empty System and the whole URL as Value); for a coding or
 // an identifier System is its system and Value its code or value.
@@ -108,6 +108,8 @@ type AuditPosition struct {
 }
 
 // AuditPage is one page of an AuditSearch; Next is nil on the last page.
+// A page holds at most Count entries, and rarely fewer with a Next (an
+// entry that matched one value twice).
 type AuditPage struct {
 	Entries []AuditEntry
 	Next    *AuditPosition

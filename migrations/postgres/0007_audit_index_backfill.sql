@@ -32,9 +32,9 @@ WITH ev AS (
     UNION ALL
     SELECT tenant_id, seq, param, split_part(ref, '/', 1), split_part(ref, '/', 2) FROM local WHERE is_local
     UNION ALL
-    SELECT tenant_id, seq, 'patient', 'Patient', split_part(ref, '/', 2) FROM local WHERE is_local AND ref LIKE 'Patient/%'
-    UNION ALL
     SELECT tenant_id, seq, param, '', ref FROM local WHERE NOT is_local
 )
-INSERT INTO audit_index (tenant_id, seq, param, system, value)
-SELECT DISTINCT tenant_id, seq, param, system, value FROM vals WHERE value IS NOT NULL AND value <> '';
+INSERT INTO audit_index (tenant_id, seq, recorded, param, system, value)
+SELECT DISTINCT v.tenant_id, v.seq, e.recorded, v.param, v.system, v.value
+FROM vals v JOIN audit_events e ON e.tenant_id = v.tenant_id AND e.seq = v.seq
+WHERE v.value IS NOT NULL AND v.value <> '';

@@ -1,21 +1,25 @@
 -- The searchable values of each AuditEvent (see store.AuditValue), written
 -- in the transaction that appends the entry and removed by the purge that
 -- removes it. param is a search parameter (agent, agent:identifier,
--- entity, patient, type, subtype, outcome, source); for a local reference
--- system is the target's type and value its id, for a coding or an
--- identifier its system and code or value. The date parameter reads
--- audit_events.recorded.
+-- entity, type, subtype, outcome, source); for a local reference system
+-- is the target's type and value its id, for a coding or an identifier
+-- its system and code or value; recorded is the entry's. The date
+-- parameter reads recorded; patient reads the agent and entity values of
+-- type Patient.
 CREATE TABLE audit_index (
     tenant_id TEXT    NOT NULL,
     seq       INTEGER NOT NULL,
+    recorded  INTEGER NOT NULL,
     param     TEXT    NOT NULL,
     system    TEXT    NOT NULL,
     value     TEXT    NOT NULL
 );
--- Lookups by value; system and seq are in the index so that a search's
--- semi-join reads nothing else.
-CREATE INDEX audit_index_value ON audit_index (tenant_id, param, value, system, seq);
--- The purge removes a tenant's oldest entries by seq.
+-- A search reads the entries with one value newest (or oldest) first,
+-- within a time range: a page costs a page of index entries however many
+-- entries hold the value.
+CREATE INDEX audit_index_value ON audit_index (tenant_id, param, value, recorded, seq);
+-- The purge removes a tenant's oldest entries by seq, and a search checks
+-- an entry's other values by it.
 CREATE INDEX audit_index_seq ON audit_index (tenant_id, seq);
 
 -- Searches page newest first on (recorded, seq).

@@ -6,7 +6,7 @@
 -- when it is relative, Type/id with an optional /_history/version; absolute
 -- references, which Hearth's own events do not hold, are indexed as URLs.
 -- Bodies are cast to TEXT: SQLite reads a BLOB as binary JSONB.
-INSERT INTO audit_index (tenant_id, seq, param, system, value)
+INSERT INTO audit_index (tenant_id, seq, recorded, param, system, value)
 WITH ev AS (
     SELECT tenant_id, seq, CAST(body AS TEXT) AS b FROM audit_events
 ), refs AS (
@@ -40,10 +40,8 @@ WITH ev AS (
         CASE WHEN instr(rest, '/') > 0 THEN substr(rest, 1, instr(rest, '/') - 1) ELSE rest END
     FROM local WHERE is_local
     UNION ALL
-    SELECT tenant_id, seq, 'patient', 'Patient',
-        CASE WHEN instr(rest, '/') > 0 THEN substr(rest, 1, instr(rest, '/') - 1) ELSE rest END
-    FROM local WHERE is_local AND typ = 'Patient'
-    UNION ALL
     SELECT tenant_id, seq, param, '', ref FROM local WHERE NOT is_local
 )
-SELECT DISTINCT tenant_id, seq, param, system, value FROM vals WHERE value IS NOT NULL AND value <> '';
+SELECT DISTINCT v.tenant_id, v.seq, e.recorded, v.param, v.system, v.value
+FROM vals v JOIN audit_events e ON e.tenant_id = v.tenant_id AND e.seq = v.seq
+WHERE v.value IS NOT NULL AND v.value <> '';

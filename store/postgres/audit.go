@@ -37,8 +37,9 @@ var (
 			AS u(seq, id, recorded, prev_hash, hash, body), head
 	), idx AS (
 		INSERT INTO audit_index (tenant_id, ` + sqlbase.AuditIndexColumns + `)
-		SELECT $1, v.seq, v.param, v.system, v.value
-		FROM unnest($11::bigint[], $12::text[], $13::text[], $14::text[]) AS v(seq, param, system, value), head
+		SELECT $1, v.seq, v.recorded, v.param, v.system, v.value
+		FROM unnest($11::bigint[], $12::bigint[], $13::text[], $14::text[], $15::text[])
+			AS v(seq, recorded, param, system, value), head
 	)
 	SELECT (SELECT count(*) FROM head)`
 )
@@ -83,18 +84,18 @@ func (t *tx) PutAudit(ctx context.Context, head store.AuditHead, entries []store
 		seqs[i], ids[i], recorded[i] = e.Seq, e.ID, sqlbase.Micros(e.Recorded)
 		prevs[i], hashes[i], bodies[i] = e.PrevHash, e.Hash, e.Body
 	}
-	var ixSeqs []int64
+	var ixSeqs, ixRecorded []int64
 	var params, systems, values []string
-	for _, e := range entries {
+	for i, e := range entries {
 		for _, v := range e.Index {
-			ixSeqs = append(ixSeqs, e.Seq)
+			ixSeqs, ixRecorded = append(ixSeqs, e.Seq), append(ixRecorded, recorded[i])
 			params, systems, values = append(params, v.Param), append(systems, v.System), append(values, v.Value)
 		}
 	}
 	last := entries[n-1]
 	var moved int64
 	err := t.tx.QueryRow(ctx, auditMoveAndPutSQL, t.tenant, last.Seq, last.Hash, head.Seq,
-		seqs, ids, recorded, prevs, hashes, bodies, ixSeqs, params, systems, values).Scan(&moved)
+		seqs, ids, recorded, prevs, hashes, bodies, ixSeqs, ixRecorded, params, systems, values).Scan(&moved)
 	if err != nil {
 		return wrap(op, err, "an AuditEvent with this id exists")
 	}

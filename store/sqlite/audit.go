@@ -60,7 +60,7 @@ func (t *tx) PutAudit(ctx context.Context, head store.AuditHead, entries []store
 	for i, e := range entries {
 		rows[i] = []any{e.Seq, e.ID, sqlbase.Micros(e.Recorded), e.PrevHash, e.Hash, e.Body}
 		for _, v := range e.Index {
-			index = append(index, []any{e.Seq, v.Param, v.System, v.Value})
+			index = append(index, []any{e.Seq, sqlbase.Micros(e.Recorded), v.Param, v.System, v.Value})
 		}
 	}
 	tenant := []any{t.tenant}

@@ -7,7 +7,8 @@ import (
 )
 
 // The connection settings are requirements, not tuning: durable commits
-// (synchronous=FULL), WAL for concurrent readers, read-only readers.
+// (synchronous=FULL), WAL for concurrent readers, read-only readers; and
+// statement journals in memory.
 func TestPragmas(t *testing.T) {
 	ctx := context.Background()
 	db, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"))
@@ -26,6 +27,7 @@ func TestPragmas(t *testing.T) {
 		{"write", db.write, "foreign_keys", "1"},
 		{"write", db.write, "busy_timeout", busyTimeoutMS},
 		{"write", db.write, "query_only", "0"},
+		{"write", db.write, "temp_store", "2"}, // MEMORY
 		{"read", db.read, "journal_mode", "wal"},
 		{"read", db.read, "foreign_keys", "1"},
 		{"read", db.read, "query_only", "1"},

@@ -52,7 +52,8 @@ func testAuditSearch(t *testing.T, s store.Store, log store.AuditLog) {
 		{ID: "e2", Recorded: at(10), Index: []store.AuditValue{avAgentP2, avFailure, avRest, avRead}},
 		{ID: "e3", Recorded: at(20), Index: []store.AuditValue{avAgentPat, avSuccess, avUserAuth, avLogin}},
 		{ID: "e4", Recorded: at(30), Index: []store.AuditValue{avSubjU1, avFailure, avUserAuth, avLogin}},
-		{ID: "e5", Recorded: at(40), Index: []store.AuditValue{avAgentP1, avAgentP2, avSuccess, avRest, avRead}},
+		// e5 holds p1 under two types: it is one match, not two.
+		{ID: "e5", Recorded: at(40), Index: []store.AuditValue{avAgentP1, avAgentPat, avAgentP2, avSuccess, avRest, avRead}},
 	}
 	if _, err := appendEntries(ctx, s, tenant, entries); err != nil {
 		t.Fatal(err)
@@ -78,7 +79,9 @@ func testAuditSearch(t *testing.T, s store.Store, log store.AuditLog) {
 		{"one value", store.AuditSearch{Count: 10, Where: []store.AuditCondition{anyOf(match(avAgentP1))}}, "e5 e1"},
 		{"any system", store.AuditSearch{Count: 10, Where: []store.AuditCondition{anyOf(store.AuditMatch{Param: "agent", Value: "p1"})}}, "e5 e3 e1"},
 		{"one of several systems", store.AuditSearch{Count: 10, Where: []store.AuditCondition{
-			anyOf(store.AuditMatch{Param: "agent", Systems: []string{"Patient", "Device"}, Value: "p1"})}}, "e3"},
+			anyOf(store.AuditMatch{Param: "agent", Systems: []string{"Patient", "Device"}, Value: "p1"})}}, "e5 e3"},
+		{"both of several systems", store.AuditSearch{Count: 10, Oldest: true, Where: []store.AuditCondition{
+			anyOf(store.AuditMatch{Param: "agent", Systems: []string{"Patient", "Practitioner"}, Value: "p1"})}}, "e1 e3 e5"},
 		{"no system", store.AuditSearch{Count: 10, Where: []store.AuditCondition{
 			anyOf(store.AuditMatch{Param: "outcome", Systems: []string{""}, Value: "4"})}}, "e4 e2"},
 		{"wrong system", store.AuditSearch{Count: 10, Where: []store.AuditCondition{
@@ -88,8 +91,11 @@ func testAuditSearch(t *testing.T, s store.Store, log store.AuditLog) {
 		{"values of another parameter do not match", store.AuditSearch{Count: 10, Where: []store.AuditCondition{
 			anyOf(store.AuditMatch{Param: "entity", Value: "p1"})}}, ""},
 		{"or", store.AuditSearch{Count: 10, Where: []store.AuditCondition{anyOf(match(avAgentP2), match(avSubjU1))}}, "e5 e4 e2 e1"},
-		{"or across parameters", store.AuditSearch{Count: 10, Where: []store.AuditCondition{anyOf(match(avAgentPat), match(avFailure))}}, "e4 e3 e2"},
+		{"or across parameters", store.AuditSearch{Count: 10, Where: []store.AuditCondition{anyOf(match(avAgentPat), match(avFailure))}}, "e5 e4 e3 e2"},
 		{"and", store.AuditSearch{Count: 10, Where: []store.AuditCondition{anyOf(match(avRest)), anyOf(match(avSuccess))}}, "e5 e1"},
+		{"and with an or", store.AuditSearch{Count: 10, Where: []store.AuditCondition{anyOf(match(avAgentP2), match(avSubjU1)), anyOf(match(avFailure))}}, "e4 e2"},
+		{"and, oldest first, from a position", store.AuditSearch{Count: 10, Oldest: true, After: &store.AuditPosition{Recorded: at(0).UnixMicro(), Seq: 1},
+			Where: []store.AuditCondition{anyOf(match(avRest)), anyOf(match(avSuccess))}}, "e5"},
 		{"time range, both ends inclusive", store.AuditSearch{Count: 10, When: []store.AuditWhen{{between(10, 30)}}}, "e4 e3 e2"},
 		{"outside a range", store.AuditSearch{Count: 10, When: []store.AuditWhen{{{Low: at(10).UnixMicro(), High: at(30).UnixMicro(), Outside: true}}}}, "e5 e1"},
 		{"one of two ranges", store.AuditSearch{Count: 10, When: []store.AuditWhen{{between(0, 0), between(40, 40)}}}, "e5 e1"},
@@ -152,6 +158,10 @@ func testAuditSearchPaging(t *testing.T, s store.Store, log store.AuditLog) {
 		{"newest first", store.AuditSearch{Count: 5}, 23},
 		{"oldest first", store.AuditSearch{Count: 4, Oldest: true}, 24},
 		{"filtered", store.AuditSearch{Count: 3, Where: []store.AuditCondition{{match(avAgentP1)}}}, 9},
+		{"filtered, oldest first", store.AuditSearch{Count: 2, Oldest: true, Where: []store.AuditCondition{{match(avAgentP1)}}}, 9},
+		{"filtered by any system", store.AuditSearch{Count: 4, Where: []store.AuditCondition{{{Param: "agent", Value: "p1"}}}}, 9},
+		{"filtered and in a time range", store.AuditSearch{Count: 2, Where: []store.AuditCondition{{match(avAgentP1)}},
+			When: []store.AuditWhen{{{Low: at(1).UnixMicro(), High: at(4).UnixMicro()}}}}, 5},
 	} {
 		var got []string
 		q := tc.q

@@ -3,6 +3,7 @@ package sqlbase
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,7 +26,7 @@ const (
 	// AuditPurgeIndexSQL removes the index values of the purged entries.
 	AuditPurgeIndexSQL = `DELETE FROM audit_index WHERE tenant_id = ? AND seq <= ?`
 	// AuditIndexColumns are the columns of audit_index after tenant_id.
-	AuditIndexColumns = `seq, param, system, value`
+	AuditIndexColumns = `seq, recorded, param, system, value`
 	AuditAnchorSQL    = `UPDATE audit_chain SET anchor_seq = ?, anchor_hash = ? WHERE tenant_id = ?`
 )
 
@@ -55,12 +56,38 @@ func AuditScanSQL(tenant string, q store.AuditQuery) (string, []any) {
 
 // AuditSearchSQL builds the statement of SearchAudit. It asks for one row
 // more than the page, for AuditSearchPage to tell whether another follows.
-// Each Where condition is a semi-join on audit_index; the order, and the
-// position a page continues from, is (recorded, seq).
+// The order, and the position a page continues from, is (recorded, seq).
+//
+// A condition that is one value (agent=X, outcome=4) drives the search:
+// its rows of audit_index, which carry the entry's recorded time, are read
+// in the order of audit_index_value, so a page costs a page's worth of
+// rows however many match, and a time range narrows that scan. Other
+// conditions are semi-joins on the entry's values. Without such a
+// condition the search walks audit_events by time.
 func AuditSearchSQL(tenant string, q store.AuditSearch) (string, []any) {
 	var b strings.Builder
-	b.WriteString(`SELECT ` + AuditColumns + ` FROM audit_events WHERE tenant_id = ?`)
-	args := []any{tenant}
+	var args []any
+	driver := -1
+	for i, c := range q.Where {
+		if len(c) == 1 && c[0].Value != "" {
+			driver = i
+			break
+		}
+	}
+	// t is the table whose recorded and seq order the result.
+	t := "e"
+	if driver < 0 {
+		b.WriteString(`SELECT ` + auditColumnsOf("e") + ` FROM audit_events e WHERE e.tenant_id = ?`)
+		args = append(args, tenant)
+	} else {
+		t = "d"
+		m := q.Where[driver][0]
+		b.WriteString(`SELECT ` + auditColumnsOf("e") + ` FROM audit_index d
+			JOIN audit_events e ON e.tenant_id = d.tenant_id AND e.seq = d.seq
+			WHERE d.tenant_id = ? AND `)
+		args = append(args, tenant)
+		args = auditMatchSQL(&b, args, "d.", m)
+	}
 	for _, w := range q.When {
 		b.WriteString(` AND (`)
 		for i, r := range w {
@@ -68,9 +95,9 @@ func AuditSearchSQL(tenant string, q store.AuditSearch) (string, []any) {
 				b.WriteString(` OR `)
 			}
 			if r.Outside {
-				b.WriteString(`recorded NOT BETWEEN ? AND ?`)
+				b.WriteString(t + `.recorded NOT BETWEEN ? AND ?`)
 			} else {
-				b.WriteString(`recorded BETWEEN ? AND ?`)
+				b.WriteString(t + `.recorded BETWEEN ? AND ?`)
 			}
 			args = append(args, r.Low, r.High)
 		}
@@ -79,25 +106,18 @@ func AuditSearchSQL(tenant string, q store.AuditSearch) (string, []any) {
 		}
 		b.WriteString(`)`)
 	}
-	for _, c := range q.Where {
-		b.WriteString(` AND seq IN (SELECT seq FROM audit_index WHERE tenant_id = ? AND (`)
-		args = append(args, tenant)
-		for i, m := range c {
-			if i > 0 {
+	for i, c := range q.Where {
+		if i == driver {
+			continue
+		}
+		b.WriteString(` AND EXISTS (SELECT 1 FROM audit_index c WHERE c.tenant_id = e.tenant_id AND c.seq = e.seq AND (`)
+		for j, m := range c {
+			if j > 0 {
 				b.WriteString(` OR `)
 			}
-			b.WriteString(`param = ?`)
-			args = append(args, m.Param)
-			if m.Value != "" {
-				b.WriteString(` AND value = ?`)
-				args = append(args, m.Value)
-			}
-			if len(m.Systems) > 0 {
-				b.WriteString(` AND system IN (?` + strings.Repeat(`, ?`, len(m.Systems)-1) + `)`)
-				for _, s := range m.Systems {
-					args = append(args, s)
-				}
-			}
+			b.WriteString(`(`)
+			args = auditMatchSQL(&b, args, "c.", m)
+			b.WriteString(`)`)
 		}
 		if len(c) == 0 {
 			b.WriteString(`1 = 0`)
@@ -109,23 +129,55 @@ func AuditSearchSQL(tenant string, q store.AuditSearch) (string, []any) {
 		order, cmp = ``, `>`
 	}
 	if q.After != nil {
-		b.WriteString(` AND (recorded, seq) ` + cmp + ` (?, ?)`)
+		b.WriteString(` AND (` + t + `.recorded, ` + t + `.seq) ` + cmp + ` (?, ?)`)
 		args = append(args, q.After.Recorded, q.After.Seq)
 	}
-	b.WriteString(` ORDER BY recorded` + order + `, seq` + order + ` LIMIT ` + strconv.Itoa(max(q.Count, 0)+1))
+	b.WriteString(` ORDER BY ` + t + `.recorded` + order + `, ` + t + `.seq` + order + ` LIMIT ` + strconv.Itoa(max(q.Count, 0)+1))
 	return b.String(), args
 }
 
+// auditMatchSQL writes the condition of one match on the audit_index
+// columns prefixed by p.
+func auditMatchSQL(b *strings.Builder, args []any, p string, m store.AuditMatch) []any {
+	b.WriteString(p + `param = ?`)
+	args = append(args, m.Param)
+	if m.Value != "" {
+		b.WriteString(` AND ` + p + `value = ?`)
+		args = append(args, m.Value)
+	}
+	if len(m.Systems) > 0 {
+		b.WriteString(` AND ` + p + `system IN (?` + strings.Repeat(`, ?`, len(m.Systems)-1) + `)`)
+		for _, s := range m.Systems {
+			args = append(args, s)
+		}
+	}
+	return args
+}
+
+// auditColumnsOf is AuditColumns of table alias a.
+func auditColumnsOf(a string) string {
+	cols := strings.Split(AuditColumns, ", ")
+	for i, c := range cols {
+		cols[i] = a + "." + c
+	}
+	return strings.Join(cols, ", ")
+}
+
 // AuditSearchPage cuts the rows of AuditSearchSQL to the page and sets
-// where the next one starts.
+// where the next one starts. An entry that holds the driving value under
+// several systems (agent=p1 on an entry naming Practitioner/p1 and
+// Patient/p1) comes once per system, side by side: it is kept once, and
+// the page may then be short of Count with a next page still to come.
 func AuditSearchPage(rows []store.AuditEntry, q store.AuditSearch) store.AuditPage {
 	count := max(q.Count, 0)
-	if len(rows) <= count {
+	more := len(rows) > count
+	rows = slices.CompactFunc(rows, func(a, b store.AuditEntry) bool { return a.Seq == b.Seq })
+	if !more {
 		return store.AuditPage{Entries: rows}
 	}
-	page := store.AuditPage{Entries: rows[:count]}
-	if count > 0 {
-		last := rows[count-1]
+	page := store.AuditPage{Entries: rows[:min(count, len(rows))]}
+	if n := len(page.Entries); n > 0 {
+		last := page.Entries[n-1]
 		page.Next = &store.AuditPosition{Recorded: Micros(last.Recorded), Seq: last.Seq}
 	}
 	return page
