@@ -42,10 +42,9 @@ func newWorld(t *testing.T, cfg engine.Config) world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := audit.NewCommitter(st)
-	t.Cleanup(c.Close)
 	eng := engine.New(st, v, cfg, engine.WithPolicy(pol),
-		engine.WithAudit(engine.Auditor{Log: audit.NewLog(audit.ServerRef{Name: "hearth"}), Committer: c}))
+		engine.WithAudit(audit.NewLog(audit.ServerRef{Name: "hearth"})))
+	t.Cleanup(eng.Close)
 	return world{eng, st}
 }
 

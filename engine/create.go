@@ -34,6 +34,9 @@ func (e *Engine) create(ctx context.Context, p Principal, typ string, body []byt
 	if err != nil {
 		return Result{}, err
 	}
+	if opt.IfNoneExist == "" {
+		return e.createNew(ctx, p, typ, id, d)
+	}
 	var res Result
 	err = e.store.Tx(ctx, p.Tenant, func(tx store.Tx) error {
 		res, err = e.createIn(ctx, tx, p, typ, id, d, opt)
@@ -43,6 +46,24 @@ func (e *Engine) create(ctx context.Context, p Principal, typ string, body []byt
 		return e.auditIn(ctx, tx, withPatients(e.event(p, "create", nil, res.Touched...), res.Record))
 	})
 	return res, err
+}
+
+// createNew writes a new resource by group commit: nothing needs reading
+// first, so the write and its AuditEvent join other requests' in one commit.
+func (e *Engine) createNew(ctx context.Context, p Principal, typ, id string, d draft) (Result, error) {
+	if err := e.checkWrite(ctx, p, "create", typ, id, d.obj.Bytes(), nil); err != nil {
+		return Result{}, err
+	}
+	rec, err := d.record(typ, id, 1, e.stamp())
+	if err != nil {
+		return Result{}, err
+	}
+	res := resultOf(rec, true)
+	ev := withPatients(e.event(p, "create", nil, res.Touched...), rec)
+	if err := e.commitWrite(ctx, p.Tenant, store.Write{Record: rec, Index: d.index}, ev); err != nil {
+		return Result{}, err
+	}
+	return res, nil
 }
 
 // checkCreate validates the type and the scopes a create needs.

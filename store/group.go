@@ -20,11 +20,16 @@ type GroupWriter interface {
 	CommitGroup(ctx context.Context, tenant string, ws []Write, head AuditHead, entries []AuditEntry) (AuditHead, error)
 }
 
+// TxRunner runs a function in one transaction of a tenant: Resources.Tx.
+type TxRunner interface {
+	Tx(ctx context.Context, tenant string, fn func(Tx) error) error
+}
+
 // CommitGroup commits a group through r's GroupWriter when it has one, and
 // otherwise in one transaction of r with the same all-or-nothing outcome.
 // The head row of the tenant's chain must exist (AuditTx.AuditHead creates
 // it); without it the group is KindConflict.
-func CommitGroup(ctx context.Context, r Resources, tenant string, ws []Write, head AuditHead, entries []AuditEntry) (AuditHead, error) {
+func CommitGroup(ctx context.Context, r TxRunner, tenant string, ws []Write, head AuditHead, entries []AuditEntry) (AuditHead, error) {
 	if g, ok := r.(GroupWriter); ok {
 		return g.CommitGroup(ctx, tenant, ws, head, entries)
 	}
