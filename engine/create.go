@@ -88,7 +88,7 @@ func (e *Engine) checkCreate(p Principal, typ string, opt CreateOptions) error {
 // query finds it already there.
 func (e *Engine) createIn(ctx context.Context, tx store.Tx, p Principal, typ, id string, d draft, opt CreateOptions) (Result, error) {
 	if opt.IfNoneExist != "" {
-		found, done, err := e.existing(ctx, tx, typ, opt.IfNoneExist)
+		found, done, err := e.existing(ctx, tx, p, typ, opt.IfNoneExist)
 		if err != nil || done {
 			return found, err
 		}
@@ -108,8 +108,8 @@ func (e *Engine) createIn(ctx context.Context, tx store.Tx, p Principal, typ, id
 
 // existing applies a conditional-create query: done is true when exactly one
 // resource matched (returned in the result, nothing to create).
-func (e *Engine) existing(ctx context.Context, tx store.Tx, typ, query string) (Result, bool, error) {
-	ids, err := e.match(ctx, tx, typ, query)
+func (e *Engine) existing(ctx context.Context, tx store.Tx, p Principal, typ, query string) (Result, bool, error) {
+	ids, err := e.match(ctx, tx, p, typ, query)
 	if err != nil {
 		return Result{}, false, err
 	}
@@ -118,7 +118,8 @@ func (e *Engine) existing(ctx context.Context, tx store.Tx, typ, query string) (
 		return Result{}, false, nil
 	case 1:
 		rec, err := tx.Read(ctx, typ, ids[0])
-		if err != nil {
+		// The match goes back to the caller: as a read, hidden fields removed.
+		if rec, err = e.guardRead(ctx, p, "read", typ, ids[0], rec, err); err != nil {
 			return Result{}, false, err
 		}
 		res := resultOf(rec, false)
