@@ -66,9 +66,6 @@ func (e *Engine) search(ctx context.Context, p Principal, interaction string, re
 	if err := searchAllowed(p, q); err != nil {
 		return SearchResult{}, err
 	}
-	if err := checkSearchCompartment(p, q); err != nil {
-		return SearchResult{}, err
-	}
 	d, err := e.decide(ctx, p, interaction, req.Type, "", nil, nil)
 	if err != nil {
 		return SearchResult{}, err
@@ -77,7 +74,11 @@ func (e *Engine) search(ctx context.Context, p Principal, interaction string, re
 	if err != nil {
 		return SearchResult{}, err
 	}
-	cons = append(append(cons, readConstraints(p, q)...), req.Constraints...)
+	scoped, err := e.scopeConstraints(p, q)
+	if err != nil {
+		return SearchResult{}, err
+	}
+	cons = append(append(append(cons, scoped...), readConstraints(p, q)...), req.Constraints...)
 	sq := store.SearchQuery{
 		Types: q.Types, Where: q.Criteria, Sort: q.Sort, Include: q.Include, Constraints: cons,
 	}
