@@ -32,7 +32,15 @@ type EntryResult struct {
 	Result
 	Method      string
 	NotModified bool // a conditional GET whose version the client already has
-	Err         error
+	// Search is the page a search entry (GET Type?criteria) found.
+	Search *EntrySearch
+	Err    error
+}
+
+// EntrySearch is a search entry's request and its first page.
+type EntrySearch struct {
+	Request SearchRequest
+	Result  SearchResult
 }
 
 // Transaction performs every entry in one database transaction: all or
@@ -134,7 +142,13 @@ func (e *Engine) entryEvent(p Principal, en BundleEntry, res EntryResult, err er
 	if len(refs) == 0 && t.ID != "" {
 		refs = []Ref{{Type: t.Type, ID: t.ID, Version: t.Version}}
 	}
-	ev := e.event(p, entryInteraction(strings.ToUpper(strings.TrimSpace(en.Method)), res.Result, t.Version), err, refs...)
+	method := strings.ToUpper(strings.TrimSpace(en.Method))
+	if (method == http.MethodGet || method == http.MethodHead) && t.ID == "" {
+		ev := e.event(p, "search-type", err)
+		ev.Query = t.Type + "?" + t.Query
+		return ev
+	}
+	ev := e.event(p, entryInteraction(method, res.Result, t.Version), err, refs...)
 	return withPatients(ev, res.Record)
 }
 
@@ -188,8 +202,8 @@ func (e *Engine) plan(p Principal, en BundleEntry) (*entryPlan, error) {
 		}
 		return pl, nil
 	case http.MethodGet, http.MethodHead:
-		if t.ID == "" {
-			return nil, fhir.Errorf(fhir.KindNotSupported, "search entries (%q) are not supported yet", en.URL)
+		if t.ID == "" && t.Type == "" {
+			return nil, fhir.Errorf(fhir.KindNotSupported, "system-level search entries (%q) are not supported; name a type", en.URL)
 		}
 		return pl, nil
 	}
@@ -322,6 +336,13 @@ func (e *Engine) applyEntry(ctx context.Context, tx *batchingTx, p Principal, pl
 		out.Result, err = e.deleteIn(ctx, tx, p, t.Type, pl.id, pl.ifMatch)
 		return out, err
 	default: // GET, HEAD
+		if t.ID == "" {
+			// A search entry: inside the transaction, after its writes.
+			req := SearchRequest{Type: t.Type, Query: t.Query}
+			res, err := e.search(ctx, p, "search-type", req, tx)
+			out.Search = &EntrySearch{Request: req, Result: res}
+			return out, err
+		}
 		out.Result, err = e.readIn(ctx, tx, p, t.Type, t.ID, t.Version)
 		if err == nil {
 			out.NotModified = notModified(out.Record, pl.IfNoneMatch, pl.IfModifiedSince)

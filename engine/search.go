@@ -45,13 +45,14 @@ func (e *Engine) Search(ctx context.Context, p Principal, req SearchRequest) (Se
 	if req.Type == "" {
 		interaction = "search-system"
 	}
-	res, err := e.search(ctx, p, interaction, req)
+	res, err := e.search(ctx, p, interaction, req, nil)
 	ev := e.event(p, interaction, err)
 	ev.Query = req.Type + "?" + req.Query
 	return res, e.commitAudit(ctx, p, err, ev)
 }
 
-func (e *Engine) search(ctx context.Context, p Principal, interaction string, req SearchRequest) (SearchResult, error) {
+// search runs a search in tx, or (tx nil) on the store.
+func (e *Engine) search(ctx context.Context, p Principal, interaction string, req SearchRequest, tx store.Tx) (SearchResult, error) {
 	if req.Type != "" {
 		if err := checkType(req.Type); err != nil {
 			return SearchResult{}, err
@@ -109,7 +110,12 @@ func (e *Engine) search(ctx context.Context, p Principal, interaction string, re
 		ctx, cancel = context.WithTimeout(ctx, e.cfg.SearchTimeout)
 		defer cancel()
 	}
-	page, err := e.store.Search(ctx, p.Tenant, sq)
+	var page store.SearchPage
+	if tx != nil {
+		page, err = tx.Search(ctx, sq)
+	} else {
+		page, err = e.store.Search(ctx, p.Tenant, sq)
+	}
 	if err != nil {
 		return SearchResult{}, err
 	}
