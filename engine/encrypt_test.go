@@ -83,6 +83,9 @@ type backend struct {
 	dump    func(t testing.TB) []byte                         // every byte the database holds, as a dump or its files
 	setBody func(t testing.TB, table, id string, body []byte) // overwrite a stored body behind the engine's back
 	rawBody func(t testing.TB, table, id string, version int64) []byte
+	// snapshot copies the whole database as a backup would, and opens the
+	// copy as a store of its own.
+	snapshot func(t testing.TB) store.Store
 }
 
 func backends(t *testing.T) []backend {
@@ -131,6 +134,26 @@ func sqliteBackend(t testing.TB) backend {
 				t.Fatal(err)
 			}
 			return b
+		},
+		snapshot: func(t testing.TB) store.Store {
+			// The database file and its log, copied while nothing writes;
+			// SQLite rebuilds the shared-memory index from the log.
+			copyDir := t.TempDir()
+			for _, name := range []string{"hearth.db", "hearth.db-wal"} {
+				b, err := os.ReadFile(filepath.Join(dir, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(copyDir, name), b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cp, err := sqlite.Open(context.Background(), filepath.Join(copyDir, "hearth.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cp.Close() })
+			return cp
 		},
 	}
 }
@@ -188,6 +211,37 @@ func postgresBackend(t testing.TB) backend {
 				t.Fatal(err)
 			}
 			return b
+		},
+		snapshot: func(t testing.TB) store.Store {
+			// Every table copied, rows and all, into a schema of its own.
+			cu := pgtest.URL(t)
+			cparsed, _ := url.Parse(cu)
+			side := cparsed.Query().Get("search_path")
+			ctx := context.Background()
+			c := conn(t)
+			tables, err := c.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE'`, schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			names, err := pgx.CollectRows(tables, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range names {
+				from, to := pgx.Identifier{schema, name}.Sanitize(), pgx.Identifier{side, name}.Sanitize()
+				if _, err := c.Exec(ctx, `CREATE TABLE `+to+` (LIKE `+from+` INCLUDING ALL)`); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := c.Exec(ctx, `INSERT INTO `+to+` SELECT * FROM `+from); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cp, err := postgres.Open(ctx, cu)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cp.Close() })
+			return cp
 		},
 	}
 }

@@ -65,7 +65,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.Close()
-	kr, err := f.encryption.open(st, f.storage.dataDir)
+	kr, err := f.encryption.open(st, f.storage)
 	if err != nil {
 		return err
 	}

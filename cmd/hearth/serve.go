@@ -70,7 +70,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	kr, err := ef.open(st, sf.dataDir)
+	kr, err := ef.open(st, sf)
 	if err != nil {
 		ln.Close()
 		return err

@@ -62,6 +62,53 @@ func TestDeleteTenantKeysLeavesNoBytes(t *testing.T) {
 	}
 }
 
+// After RewrapTenantKey and ScrubKeys no byte of the database files holds
+// the old wrapping: a key wrapped by a retired master key (or, before tenant
+// key directories, by the master key alone) must not survive in free space.
+func TestRewrapLeavesNoOldBytes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := Open(ctx, filepath.Join(dir, "hearth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	old := []byte(strings.Repeat("OLD-WRAPPING-", 6))
+	var k crypt.WrappedKey
+	for v := 1; v <= 3; v++ {
+		k = crypt.WrappedKey{Tenant: "t", Purpose: crypt.PurposeData, Version: v, KEKID: "local:0123456789abcdef",
+			Wrapped: append(bytes.Clone(old), byte('0'+v)), CreatedAt: time.Now()}
+		if err := db.AddTenantKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k.Version = 2
+	if n := countInFiles(t, dir, old); n == 0 {
+		t.Fatal("the key is not in the files: the test looks in the wrong place")
+	}
+	// A longer row: SQLite cannot overwrite it in place and frees the
+	// old cell.
+	k.KEKID, k.Wrapped = crypt.TenantDirID, bytes.Repeat([]byte("new"), 40)
+	if err := db.RewrapTenantKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ScrubKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := countInFiles(t, dir, append(bytes.Clone(old), '2')); n != 0 {
+		t.Errorf("%d copies of the old wrapping left in the database files", n)
+	}
+	if n := countInFiles(t, dir, append(bytes.Clone(old), '1')); n == 0 {
+		t.Error("the other keys vanished from the files")
+	}
+	if keys, err := db.TenantKeys(ctx, "t"); err != nil || len(keys) != 3 || !bytes.Equal(keys[1].Wrapped, k.Wrapped) {
+		t.Errorf("after rewrap: %+v, %v", keys, err)
+	}
+}
+
 // countInFiles counts occurrences of b in every file of dir.
 func countInFiles(t testing.TB, dir string, b []byte) int {
 	t.Helper()
