@@ -23,6 +23,9 @@ type Encryption struct {
 	// to decrypt (for the audit trail and the log); the interaction fails
 	// with KindInternal regardless.
 	OnDecryptFailure func(ctx context.Context, tenant, typ, id string, version int64, err error)
+	// Reencryptions, when set, lets administrators rotate keys on the
+	// running server (Engine.RotateKeys), re-encrypting in the background.
+	Reencryptions *crypt.Reencryptions
 }
 
 // WithEncryption turns on field encryption. It wraps the engine's store,

@@ -148,6 +148,9 @@ func keysStatus(ctx context.Context, kr *keyring, bs crypt.BodyStore, tenants []
 		for _, v := range lost {
 			fmt.Fprintf(tw, "%s\tdata (NO KEY)\t%d\t\t\t%d\t%d\n", t, v, elements[v], bodies[v])
 		}
+		if bodies[0] > 0 {
+			fmt.Fprintf(tw, "%s\tDAMAGED\t\t\t\t\t%d\n", t, bodies[0])
+		}
 	}
 	return tw.Flush()
 }
