@@ -2,6 +2,7 @@ package crypt
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -96,11 +97,7 @@ func tenantFileName(tenant string) string {
 
 // Wrap seals key with the tenant's key, made on the tenant's first key.
 func (d *TenantDir) Wrap(ctx context.Context, kc KeyContext, key []byte) ([]byte, error) {
-	tk, err := d.tenantKey(ctx, kc.Tenant, true)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := newAEAD(tk)
+	aead, err := d.aead(ctx, kc.Tenant, true)
 	if err != nil {
 		return nil, err
 	}
@@ -109,11 +106,7 @@ func (d *TenantDir) Wrap(ctx context.Context, kc KeyContext, key []byte) ([]byte
 
 // Unwrap opens a key sealed by Wrap. A tenant whose key is gone is ErrNoKey.
 func (d *TenantDir) Unwrap(ctx context.Context, kc KeyContext, wrapped []byte) ([]byte, error) {
-	tk, err := d.tenantKey(ctx, kc.Tenant, false)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := newAEAD(tk)
+	aead, err := d.aead(ctx, kc.Tenant, false)
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +115,15 @@ func (d *TenantDir) Unwrap(ctx context.Context, kc KeyContext, wrapped []byte) (
 		return nil, fmt.Errorf("%w: a %s key does not unwrap under its tenant's key (another tenant's, or a tenant key made anew)", ErrDecrypt, kc.Purpose)
 	}
 	return key, nil
+}
+
+// aead is AES-GCM under the tenant's key (see tenantKey).
+func (d *TenantDir) aead(ctx context.Context, tenant string, create bool) (cipher.AEAD, error) {
+	tk, err := d.tenantKey(ctx, tenant, create)
+	if err != nil {
+		return nil, err
+	}
+	return newAEAD(tk)
 }
 
 // tenantKey reads the tenant's key, creating it when create is set and

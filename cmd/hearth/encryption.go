@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hearth-fhir/hearth/app"
 	"github.com/hearth-fhir/hearth/crypt"
 	"github.com/hearth-fhir/hearth/engine"
 	"github.com/hearth-fhir/hearth/fhir"
@@ -57,6 +58,21 @@ type keyring struct {
 	// inDataDir: the tenant keys sit in the SQLite data directory, so a
 	// copy of it carries them.
 	inDataDir bool
+}
+
+// openEncrypted opens the store and field encryption over it (nil when
+// off). The caller closes the store.
+func openEncrypted(ctx context.Context, sf storageFlags, ef encryptionFlags) (store.Store, *keyring, error) {
+	st, err := sf.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	kr, err := ef.open(st, sf)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, kr, nil
 }
 
 // open loads the master key and builds the ring over st. It returns nil
@@ -185,6 +201,17 @@ func (kr *keyring) check(ctx context.Context) error {
 		return fmt.Errorf("encryption keys of tenant %q: %w (is this the master key they were made with?)", defaultTenant, err)
 	}
 	return nil
+}
+
+// engine checks the keys (check) and builds the engine of a command that
+// reads or writes resources outside a server (import, tenant delete).
+func (kr *keyring) engine(ctx context.Context, st store.Store, log *slog.Logger) (*engine.Engine, error) {
+	if err := kr.check(ctx); err != nil {
+		return nil, err
+	}
+	cfg := app.DefaultConfig("")
+	cfg.Encryption = kr.engineEncryption(log)
+	return app.Engine(cfg, st)
 }
 
 // migrate moves keys still wrapped by the master key (or the previous one)

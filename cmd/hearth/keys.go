@@ -42,15 +42,11 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ef.enabled = true
-	st, err := sf.open(ctx)
+	st, kr, err := openEncrypted(ctx, sf, ef)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	kr, err := ef.open(st, sf)
-	if err != nil {
-		return err
-	}
 	ks := st.(crypt.KeyStore)
 	bs, ok := st.(crypt.BodyStore)
 	if !ok {

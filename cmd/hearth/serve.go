@@ -67,17 +67,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if *baseURL == "" {
 		*baseURL = "http://" + ln.Addr().String()
 	}
-	st, err := sf.open(ctx)
+	st, kr, err := openEncrypted(ctx, sf, ef)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer st.Close()
-	kr, err := ef.open(st, sf)
-	if err != nil {
-		ln.Close()
-		return err
-	}
 	kr.warn(log)
 	if err := kr.check(ctx); err != nil {
 		ln.Close()

@@ -8,8 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-
-	"github.com/hearth-fhir/hearth/app"
 )
 
 const tenantUsage = `usage: hearth tenant delete <id> --yes [flags]
@@ -48,22 +46,12 @@ func tenantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !*yes {
 		return fmt.Errorf("this destroys the keys of tenant %q and deletes all of its data for good; run again with --yes", id)
 	}
-	st, err := sf.open(ctx)
+	st, kr, err := openEncrypted(ctx, sf, ef)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	kr, err := ef.open(st, sf)
-	if err != nil {
-		return err
-	}
-	if err := kr.check(ctx); err != nil {
-		return err
-	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	cfg := app.DefaultConfig("")
-	cfg.Encryption = kr.engineEncryption(log)
-	eng, err := app.Engine(cfg, st)
+	eng, err := kr.engine(ctx, st, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return err
 	}

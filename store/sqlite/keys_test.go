@@ -18,14 +18,7 @@ import (
 func TestDeleteTenantKeysLeavesNoBytes(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := Open(ctx, filepath.Join(dir, "hearth.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t, dir)
 	marker := func(tenant string, v int) []byte {
 		return []byte(strings.Repeat("WRAPPED-KEY-"+tenant+"-", 8) + string(rune('0'+v)))
 	}
@@ -68,14 +61,7 @@ func TestDeleteTenantKeysLeavesNoBytes(t *testing.T) {
 func TestRewrapLeavesNoOldBytes(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := Open(ctx, filepath.Join(dir, "hearth.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t, dir)
 	old := []byte(strings.Repeat("OLD-WRAPPING-", 6))
 	var k crypt.WrappedKey
 	for v := 1; v <= 3; v++ {
@@ -107,6 +93,20 @@ func TestRewrapLeavesNoOldBytes(t *testing.T) {
 	if keys, err := db.TenantKeys(ctx, "t"); err != nil || len(keys) != 3 || !bytes.Equal(keys[1].Wrapped, k.Wrapped) {
 		t.Errorf("after rewrap: %+v, %v", keys, err)
 	}
+}
+
+// openMigrated opens a migrated database in dir, closed when the test ends.
+func openMigrated(t testing.TB, dir string) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(dir, "hearth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 // countInFiles counts occurrences of b in every file of dir.
