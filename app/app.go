@@ -105,34 +105,20 @@ func buildEngine(ctx context.Context, cfg Config, st store.Store, log *slog.Logg
 		go pol.Watch(ctx, policyPoll)
 	}
 	opts = append(opts, engine.WithPolicy(pol))
-	var auditor *engine.Auditor
 	if !cfg.DisableAudit {
 		var logOpts []audit.LogOption
 		if cfg.Clock != nil {
 			logOpts = append(logOpts, audit.WithClock(cfg.Clock))
 		}
-		// The committer writes the AuditEvents of reads and searches in
-		// transactions of its own: with encryption on, they go through a
-		// store that seals their queries too.
-		var auditStore audit.TxRunner = st
-		if cfg.Encryption != nil {
-			auditStore = engine.SealedAuditStore(st, *cfg.Encryption)
-		}
-		committer := audit.NewCommitter(auditStore)
-		// Re-encryptions stop first: the end of each is audited.
-		context.AfterFunc(ctx, func() { closeReencryptions(cfg); committer.Close() })
-		auditor = &engine.Auditor{
-			Log:       audit.NewLog(audit.ServerRef{Name: "hearth", BaseURL: fhirBase(cfg.BaseURL)}, logOpts...),
-			Committer: committer,
-		}
-		opts = append(opts, engine.WithAudit(*auditor))
-	} else {
-		context.AfterFunc(ctx, func() { closeReencryptions(cfg) })
+		opts = append(opts, engine.WithAudit(audit.NewLog(audit.ServerRef{Name: "hearth", BaseURL: fhirBase(cfg.BaseURL)}, logOpts...)))
 	}
 	if cfg.Encryption != nil {
 		opts = append(opts, engine.WithEncryption(*cfg.Encryption))
 	}
-	return engine.New(st, validator, ecfg, opts...), auditor, nil
+	eng := engine.New(st, validator, ecfg, opts...)
+	// Re-encryptions stop first: the end of each is audited.
+	context.AfterFunc(ctx, func() { closeReencryptions(cfg); eng.Close() })
+	return eng, eng.Auditor(), nil
 }
 
 // withReencryptions gives a server with field encryption its background

@@ -93,7 +93,7 @@ func TestRotateOnServerUnderLoad(t *testing.T) {
 			}
 			// A short refresh: the re-encryption waits that long for other
 			// servers to take up the new version before its last pass.
-			ring := crypt.NewRing(st.(crypt.KeyStore), dir, crypt.WithRefresh(300*time.Millisecond))
+			ring := crypt.NewRing(st.(crypt.KeyStore), dir, crypt.WithRefresh(time.Second))
 			enc := &engine.Encryption{Ring: ring, Elements: crypt.DefaultElements()}
 			srv := hearthtest.Start(t, st, func(c *app.Config) { c.Encryption = enc; c.Metrics = true })
 			admin := client{t, srv.Token("default", "system/*.cruds")}

@@ -75,7 +75,7 @@ func (e *Engine) transaction(ctx context.Context, p Principal, entries []BundleE
 	failed := -1
 	err := e.store.Tx(ctx, p.Tenant, func(stx store.Tx) error {
 		tx := &batchingTx{tx: stx}
-		refs, i, err := e.resolveIdentities(ctx, tx, plans)
+		refs, i, err := e.resolveIdentities(ctx, tx, p, plans)
 		if err != nil {
 			failed = i
 			return err
@@ -199,14 +199,14 @@ func (e *Engine) plan(p Principal, en BundleEntry) (*entryPlan, error) {
 // resolveIdentities settles which resource each entry acts on and returns
 // the map from fullUrl to Type/id for reference rewriting. Two entries that
 // change the same resource fail the transaction.
-func (e *Engine) resolveIdentities(ctx context.Context, tx store.Tx, plans []*entryPlan) (map[string]string, int, error) {
+func (e *Engine) resolveIdentities(ctx context.Context, tx store.Tx, p Principal, plans []*entryPlan) (map[string]string, int, error) {
 	refs := map[string]string{}
 	changed := map[string]int{}
 	for i, pl := range plans {
 		t := pl.target
 		switch {
 		case pl.Method == http.MethodPost && pl.IfNoneExist != "":
-			found, done, err := e.existing(ctx, tx, t.Type, pl.IfNoneExist)
+			found, done, err := e.existing(ctx, tx, p, t.Type, pl.IfNoneExist)
 			if err != nil {
 				return nil, i, err
 			}
@@ -214,7 +214,7 @@ func (e *Engine) resolveIdentities(ctx context.Context, tx store.Tx, plans []*en
 				pl.id, pl.matched = found.Record.ID, &found
 			}
 		case t.Query != "" && pl.Method != http.MethodGet && pl.Method != http.MethodHead:
-			ids, err := e.match(ctx, tx, t.Type, t.Query)
+			ids, err := e.match(ctx, tx, p, t.Type, t.Query)
 			if err != nil {
 				return nil, i, err
 			}
@@ -263,7 +263,7 @@ func processingOrder(plans []*entryPlan) []int {
 // applyEntry performs one planned entry inside the transaction.
 func (e *Engine) applyEntry(ctx context.Context, tx *batchingTx, p Principal, pl *entryPlan, refs map[string]string) (EntryResult, error) {
 	out := EntryResult{Method: pl.Method}
-	body, err := e.rewrite(ctx, tx, pl.Resource, refs)
+	body, err := e.rewrite(ctx, tx, p, pl.Resource, refs)
 	if err != nil {
 		return out, err
 	}
@@ -332,7 +332,7 @@ func (e *Engine) applyEntry(ctx context.Context, tx *batchingTx, p Principal, pl
 
 // rewrite points references at the resources the Bundle's entries resolved
 // to, and resolves conditional references by search.
-func (e *Engine) rewrite(ctx context.Context, tx store.Tx, body []byte, refs map[string]string) ([]byte, error) {
+func (e *Engine) rewrite(ctx context.Context, tx store.Tx, p Principal, body []byte, refs map[string]string) ([]byte, error) {
 	if body == nil {
 		return nil, nil
 	}
@@ -344,7 +344,7 @@ func (e *Engine) rewrite(ctx context.Context, tx store.Tx, body []byte, refs map
 		if !ok {
 			return "", false, nil
 		}
-		ids, err := e.match(ctx, tx, typ, query)
+		ids, err := e.match(ctx, tx, p, typ, query)
 		if err != nil {
 			return "", false, err
 		}

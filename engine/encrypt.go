@@ -37,20 +37,11 @@ func WithEncryption(enc Encryption) Option {
 	return func(e *Engine) { e.store = &sealedStore{inner: e.store, enc: enc, eng: e} }
 }
 
-// SealedAuditStore wraps st so that AuditEvents appended through its
-// transactions have their encrypted elements sealed (the query a search
-// event records) and reads of them opened: for the audit committer, which
-// writes outside the engine's own transactions. Its searches and index
-// rows know no parameters; give it to nothing but the committer.
-func SealedAuditStore(st store.Resources, enc Encryption) store.Resources {
-	return &sealedStore{inner: st, enc: enc}
-}
-
 // sealedStore is store.Resources with encryption on the way in and out.
 type sealedStore struct {
 	inner store.Resources
 	enc   Encryption
-	eng   *Engine // for the search parameter registry; nil for SealedAuditStore
+	eng   *Engine // for the search parameter registry
 }
 
 func (s *sealedStore) Read(ctx context.Context, tenant, typ, id string) (store.Record, error) {
@@ -294,19 +285,50 @@ func (t *sealedTx) PutAudit(ctx context.Context, head store.AuditHead, entries [
 	if !ok {
 		return fhir.Errorf(fhir.KindInternal, "the store cannot keep audit events")
 	}
+	sealed, err := t.s.sealAudit(ctx, t.tenant, head, entries)
+	if err != nil {
+		return err
+	}
+	return atx.PutAudit(ctx, head, sealed)
+}
+
+// sealAudit seals the encrypted elements of AuditEvents and links them
+// again, over the sealed bodies, onto head.
+func (s *sealedStore) sealAudit(ctx context.Context, tenant string, head store.AuditHead, entries []store.AuditEntry) ([]store.AuditEntry, error) {
 	sealed := make([]store.AuditEntry, len(entries))
 	prev := head.Hash
 	for i, en := range entries {
-		body, err := t.s.enc.Ring.EncryptElements(ctx, t.tenant, auditType, en.ID, en.Body, t.s.enc.Elements)
+		body, err := s.enc.Ring.EncryptElements(ctx, tenant, auditType, en.ID, en.Body, s.enc.Elements)
 		if err != nil {
-			return encryptError(store.Record{Type: auditType, ID: en.ID}, err)
+			return nil, encryptError(store.Record{Type: auditType, ID: en.ID}, err)
 		}
 		en.Body, en.PrevHash = body, prev
 		en.Hash = audit.Hash(prev, body)
 		prev = en.Hash
 		sealed[i] = en
 	}
-	return atx.PutAudit(ctx, head, sealed)
+	return sealed, nil
+}
+
+// CommitGroup seals a group's writes and AuditEvents and commits it through
+// the inner store (see store.GroupWriter). The head it returns is the one
+// over the sealed bodies.
+func (s *sealedStore) CommitGroup(ctx context.Context, tenant string, ws []store.Write, head store.AuditHead, entries []store.AuditEntry) (store.AuditHead, error) {
+	if err := s.enc.Ring.EnsureKeys(ctx, tenant); err != nil {
+		return store.AuditHead{}, &fhir.Error{Kind: fhir.KindOf(err), Op: "engine.CommitGroup", Message: "the tenant's encryption keys are not available", Cause: err}
+	}
+	sealedWs := make([]store.Write, len(ws))
+	for i, w := range ws {
+		var err error
+		if sealedWs[i], err = s.seal(ctx, tenant, w); err != nil {
+			return store.AuditHead{}, err
+		}
+	}
+	sealed, err := s.sealAudit(ctx, tenant, head, entries)
+	if err != nil {
+		return store.AuditHead{}, err
+	}
+	return store.CommitGroup(ctx, s.inner, tenant, sealedWs, head, sealed)
 }
 
 // The audit log capability passes through; AuditEvents read one by one

@@ -271,17 +271,14 @@ func newEngine(t testing.TB, st store.Store, ring *crypt.Ring, fails *failures) 
 		t.Fatal(err)
 	}
 	// Audit is on, as in production: searches record their queries.
-	var auditStore audit.TxRunner = st
-	var opts []engine.Option
+	opts := []engine.Option{engine.WithAudit(audit.NewLog(audit.ServerRef{Name: "hearth"}))}
 	if ring != nil {
 		enc := engine.Encryption{Ring: ring, Elements: crypt.DefaultElements(), OnDecryptFailure: fails.record}
 		opts = append(opts, engine.WithEncryption(enc))
-		auditStore = engine.SealedAuditStore(st, enc)
 	}
-	committer := audit.NewCommitter(auditStore)
-	t.Cleanup(committer.Close)
-	opts = append(opts, engine.WithAudit(engine.Auditor{Log: audit.NewLog(audit.ServerRef{Name: "hearth"}), Committer: committer}))
-	return engine.New(st, v, engine.DefaultConfig(), opts...)
+	eng := engine.New(st, v, engine.DefaultConfig(), opts...)
+	t.Cleanup(eng.Close)
+	return eng
 }
 
 func newRing(t testing.TB, st store.Store) *crypt.Ring {

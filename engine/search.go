@@ -97,9 +97,11 @@ func (e *Engine) search(ctx context.Context, p Principal, interaction string, re
 	case search.TotalAccurate, search.TotalEstimate:
 		sq.Total = true
 	case search.TotalDefault:
-		// Counting costs a second query; by default only the first page
-		// pays it (and a count-only search, which is nothing else).
-		sq.Total = sq.Cursor == nil || sq.Count == 0
+		// Counting every match costs more than the page itself on a broad
+		// search (50,000 matches counted to show 20), so by default only a
+		// count-only search counts; clients that want Bundle.total ask for
+		// _total=accurate (docs/decisions.md).
+		sq.Total = sq.Count == 0
 	}
 	if e.cfg.SearchTimeout > 0 {
 		var cancel context.CancelFunc

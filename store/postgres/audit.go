@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,6 +35,10 @@ var (
 		RETURNING 1
 	)
 	SELECT (SELECT count(*) FROM head)`
+	// auditStrictSQL fails (division by zero) instead of answering 0 when
+	// the head moved, so that it aborts a pipelined group (see group.go).
+	auditStrictSQL = strings.TrimSuffix(auditMoveAndPutSQL, `SELECT (SELECT count(*) FROM head)`) +
+		`SELECT 1 / (SELECT count(*)::int FROM head)`
 )
 
 // AuditHead locks the tenant's chain head row (SELECT … FOR UPDATE) until
@@ -69,6 +74,19 @@ func (t *tx) PutAudit(ctx context.Context, head store.AuditHead, entries []store
 	if err := sqlbase.CheckAudit(op, head, entries); err != nil {
 		return err
 	}
+	var moved int64
+	err := t.tx.QueryRow(ctx, auditMoveAndPutSQL, auditArgs(t.tenant, head, entries)...).Scan(&moved)
+	if err != nil {
+		return wrap(op, err, "an AuditEvent with this id exists")
+	}
+	if moved != 1 {
+		return sqlbase.Conflict(op, "the audit chain moved on", nil)
+	}
+	return nil
+}
+
+// auditArgs are the arguments of auditMoveAndPutSQL and auditStrictSQL.
+func auditArgs(tenant string, head store.AuditHead, entries []store.AuditEntry) []any {
 	n := len(entries)
 	seqs, ids, recorded := make([]int64, n), make([]string, n), make([]int64, n)
 	prevs, hashes, bodies := make([][]byte, n), make([][]byte, n), make([][]byte, n)
@@ -77,16 +95,7 @@ func (t *tx) PutAudit(ctx context.Context, head store.AuditHead, entries []store
 		prevs[i], hashes[i], bodies[i] = e.PrevHash, e.Hash, e.Body
 	}
 	last := entries[n-1]
-	var moved int64
-	err := t.tx.QueryRow(ctx, auditMoveAndPutSQL, t.tenant, last.Seq, last.Hash, head.Seq,
-		seqs, ids, recorded, prevs, hashes, bodies).Scan(&moved)
-	if err != nil {
-		return wrap(op, err, "an AuditEvent with this id exists")
-	}
-	if moved != 1 {
-		return sqlbase.Conflict(op, "the audit chain moved on", nil)
-	}
-	return nil
+	return []any{tenant, last.Seq, last.Hash, head.Seq, seqs, ids, recorded, prevs, hashes, bodies}
 }
 
 // ReadAudit returns one AuditEvent by id.

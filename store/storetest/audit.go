@@ -26,6 +26,7 @@ func testAudit(t *testing.T, s store.Store) {
 	t.Run("StaleHead", func(t *testing.T) { testAuditStaleHead(t, s) })
 	t.Run("Concurrent", func(t *testing.T) { testAuditConcurrent(t, s, log) })
 	t.Run("Purge", func(t *testing.T) { testAuditPurge(t, s, log) })
+	t.Run("Group", func(t *testing.T) { testGroup(t, s, log) })
 }
 
 var genesis = make([]byte, sha256.Size)
