@@ -67,8 +67,7 @@ func (j *Reencryptions) Rotate(ctx context.Context, tenant string, done func(Ree
 
 	version, err := j.ring.Rotate(ctx, tenant)
 	if err != nil {
-		j.finish(st, st.Progress, err)
-		return j.Status(tenant), err
+		return j.finish(st, j.ended(st, ReencryptProgress{}, err)), err
 	}
 	jctx, cancel := context.WithCancel(context.Background())
 	j.mu.Lock()
@@ -85,25 +84,37 @@ func (j *Reencryptions) Rotate(ctx context.Context, tenant string, done func(Ree
 			st.Progress = p
 			j.mu.Unlock()
 		})
-		final := j.finish(st, p, err)
+		final := j.ended(st, p, err)
+		// The job counts as running until done has heard of its end (and
+		// audited it), so that whoever sees it finished sees that too.
 		if done != nil {
 			done(final)
 		}
+		j.finish(st, final)
 	}()
 	return first, nil
 }
 
-// finish records the end of st's job and returns a copy of it.
-func (j *Reencryptions) finish(st *ReencryptStatus, p ReencryptProgress, err error) ReencryptStatus {
+// ended is st as it ends with progress p and error err.
+func (j *Reencryptions) ended(st *ReencryptStatus, p ReencryptProgress, err error) ReencryptStatus {
+	j.mu.Lock()
+	final := j.copy(st)
+	j.mu.Unlock()
+	if p.Version == 0 {
+		p.Version = final.Progress.Version
+	}
+	final.Progress, final.Err, final.Running, final.Finished = p, err, false, j.ring.now()
+	if errors.Is(err, context.Canceled) {
+		final.Err = fmt.Errorf("stopped with the server after %d bodies; rotate again to finish: %w", p.Rewritten, err)
+	}
+	return final
+}
+
+// finish publishes the end of st's job and returns it.
+func (j *Reencryptions) finish(st *ReencryptStatus, final ReencryptStatus) ReencryptStatus {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if p.Version == 0 {
-		p.Version = st.Progress.Version
-	}
-	st.Progress, st.Err, st.Running, st.Finished = p, err, false, j.ring.now()
-	if errors.Is(err, context.Canceled) {
-		st.Err = fmt.Errorf("stopped with the server after %d bodies; rotate again to finish: %w", p.Rewritten, err)
-	}
+	*st = final
 	delete(j.cancel, st.Tenant)
 	return j.copy(st)
 }
