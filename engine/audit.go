@@ -64,6 +64,7 @@ func (e *Engine) event(p Principal, interaction string, err error, refs ...Ref) 
 			ev.Entities = append(ev.Entities, audit.Ref{Type: r.Type, ID: r.ID, Version: r.Version})
 		}
 	}
+	noteDecryptFailure(&ev, err) // field encryption (encrypt.go): name what failed to decrypt
 	return ev
 }
 

@@ -23,6 +23,9 @@ type Encryption struct {
 	// to decrypt (for the audit trail and the log); the interaction fails
 	// with KindInternal regardless.
 	OnDecryptFailure func(ctx context.Context, tenant, typ, id string, version int64, err error)
+	// Reencryptions, when set, lets administrators rotate keys on the
+	// running server (Engine.RotateKeys), re-encrypting in the background.
+	Reencryptions *crypt.Reencryptions
 }
 
 // WithEncryption turns on field encryption. It wraps the engine's store,
@@ -403,9 +406,43 @@ func decryptError(rec store.Record, err error) error {
 	if !isCryptoFailure(err) {
 		kind = fhir.KindOf(err)
 	}
-	return &fhir.Error{Kind: kind, Op: "engine.decrypt",
-		Message: "the protected elements of " + rec.Type + "/" + rec.ID + " version " + itoa(rec.Version) + " could not be decrypted",
-		Cause:   err}
+	df := &decryptFailure{ref: audit.Ref{Type: rec.Type, ID: rec.ID, Version: rec.Version}, err: err}
+	return &fhir.Error{Kind: kind, Op: "engine.decrypt", Message: df.message(), Cause: df}
+}
+
+// decryptFailure marks an error as a stored version that did not decrypt,
+// so that the interaction's AuditEvent names that version, whatever the
+// interaction (a search or a Bundle names no single resource of its own).
+type decryptFailure struct {
+	ref audit.Ref
+	err error
+}
+
+func (d *decryptFailure) Error() string { return d.err.Error() }
+func (d *decryptFailure) Unwrap() error { return d.err }
+
+// message says what failed without saying why: safe for clients and the
+// audit log.
+func (d *decryptFailure) message() string {
+	return "the protected elements of " + d.ref.Type + "/" + d.ref.ID + " version " + itoa(d.ref.Version) + " could not be decrypted"
+}
+
+// noteDecryptFailure makes ev name the version that failed to decrypt, and
+// say so, when that is why err failed. The outcome stays the error's:
+// serious failure (8) for damaged data or destroyed keys.
+func noteDecryptFailure(ev *audit.Event, err error) {
+	var df *decryptFailure
+	if !errors.As(err, &df) {
+		return
+	}
+	ev.OutcomeDesc = df.message()
+	for i, r := range ev.Entities {
+		if r.Type == df.ref.Type && r.ID == df.ref.ID {
+			ev.Entities[i].Version = df.ref.Version
+			return
+		}
+	}
+	ev.Entities = append(ev.Entities, df.ref)
 }
 
 func encryptError(rec store.Record, err error) error {
