@@ -14,8 +14,10 @@ import (
 
 	"github.com/hearth-fhir/hearth/audit"
 	"github.com/hearth-fhir/hearth/auth"
+	"github.com/hearth-fhir/hearth/crypt"
 	"github.com/hearth-fhir/hearth/engine"
 	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/metrics"
 	"github.com/hearth-fhir/hearth/policy"
 	"github.com/hearth-fhir/hearth/server"
 	"github.com/hearth-fhir/hearth/store"
@@ -46,8 +48,12 @@ type Config struct {
 	TrustedIssuers []auth.TrustedIssuer
 	RateLimit      auth.RateLimit
 	RefreshTTL     time.Duration
-	// Encryption turns on field encryption (nil: off).
+	// Encryption turns on field encryption (nil: off). Unless it has its
+	// own, the server gets Reencryptions over the store, so administrators
+	// can rotate keys on the running server (POST /admin/keys/rotate).
 	Encryption *engine.Encryption
+	// Metrics collects Prometheus metrics, served by Assembly.Metrics.
+	Metrics bool
 }
 
 // policyPoll is how often the policy directory is checked for changes.
@@ -99,31 +105,40 @@ func buildEngine(ctx context.Context, cfg Config, st store.Store, log *slog.Logg
 		go pol.Watch(ctx, policyPoll)
 	}
 	opts = append(opts, engine.WithPolicy(pol))
-	var auditor *engine.Auditor
 	if !cfg.DisableAudit {
 		var logOpts []audit.LogOption
 		if cfg.Clock != nil {
 			logOpts = append(logOpts, audit.WithClock(cfg.Clock))
 		}
-		// The committer writes the AuditEvents of reads and searches in
-		// transactions of its own: with encryption on, they go through a
-		// store that seals their queries too.
-		var auditStore audit.TxRunner = st
-		if cfg.Encryption != nil {
-			auditStore = engine.SealedAuditStore(st, *cfg.Encryption)
-		}
-		committer := audit.NewCommitter(auditStore)
-		context.AfterFunc(ctx, committer.Close)
-		auditor = &engine.Auditor{
-			Log:       audit.NewLog(audit.ServerRef{Name: "hearth", BaseURL: fhirBase(cfg.BaseURL)}, logOpts...),
-			Committer: committer,
-		}
-		opts = append(opts, engine.WithAudit(*auditor))
+		opts = append(opts, engine.WithAudit(audit.NewLog(audit.ServerRef{Name: "hearth", BaseURL: fhirBase(cfg.BaseURL)}, logOpts...)))
 	}
 	if cfg.Encryption != nil {
 		opts = append(opts, engine.WithEncryption(*cfg.Encryption))
 	}
-	return engine.New(st, validator, ecfg, opts...), auditor, nil
+	eng := engine.New(st, validator, ecfg, opts...)
+	// Re-encryptions stop first: the end of each is audited.
+	context.AfterFunc(ctx, func() { closeReencryptions(cfg); eng.Close() })
+	return eng, eng.Auditor(), nil
+}
+
+// withReencryptions gives a server with field encryption its background
+// re-encryptions, unless it has them.
+func withReencryptions(cfg Config, st store.Store) Config {
+	if cfg.Encryption == nil || cfg.Encryption.Reencryptions != nil {
+		return cfg
+	}
+	if bs, ok := st.(crypt.BodyStore); ok {
+		enc := *cfg.Encryption
+		enc.Reencryptions = crypt.NewReencryptions(enc.Ring, bs)
+		cfg.Encryption = &enc
+	}
+	return cfg
+}
+
+func closeReencryptions(cfg Config) {
+	if cfg.Encryption != nil && cfg.Encryption.Reencryptions != nil {
+		cfg.Encryption.Reencryptions.Close()
+	}
 }
 
 // authAuditor records the authorization server's events in the same
@@ -169,11 +184,15 @@ type Assembly struct {
 	Handler http.Handler
 	Auth    *auth.Server
 	Engine  *engine.Engine
+	// Metrics serves the Prometheus metrics when Config.Metrics is set
+	// (nil otherwise); the caller decides where (a listener of its own).
+	Metrics http.Handler
 }
 
 // Assemble builds the server over st, which must be migrated.
 func Assemble(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*Assembly, error) {
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	cfg = withReencryptions(cfg, st)
 	eng, auditor, err := buildEngine(ctx, cfg, st, log)
 	if err != nil {
 		return nil, err
@@ -198,8 +217,17 @@ func Assemble(ctx context.Context, cfg Config, st store.Store, log *slog.Logger)
 	mux.Handle("/", authServer.Handler())
 	mux.Handle("/auth/", pages)
 	mux.Handle(auth.PathLogout, pages)
-	h := server.New(eng, server.Bearer(authServer), mux, server.Config{
-		BaseURL: cfg.BaseURL, MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version, UpdateCreate: cfg.UpdateCreate,
-	}, log)
-	return &Assembly{Handler: h, Auth: authServer, Engine: eng}, nil
+	mux.Handle("/admin/", pages)
+	scfg := server.Config{BaseURL: cfg.BaseURL, MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version, UpdateCreate: cfg.UpdateCreate}
+	a := &Assembly{Auth: authServer, Engine: eng}
+	if cfg.Metrics {
+		var jobs *crypt.Reencryptions
+		if cfg.Encryption != nil {
+			jobs = cfg.Encryption.Reencryptions
+		}
+		m := metrics.New(jobs)
+		scfg.Observer, a.Metrics = m, m.Handler()
+	}
+	a.Handler = server.New(eng, server.Bearer(authServer), mux, scfg, log)
+	return a, nil
 }

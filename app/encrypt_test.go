@@ -13,6 +13,7 @@ import (
 	"github.com/hearth-fhir/hearth/crypt"
 	"github.com/hearth-fhir/hearth/engine"
 	"github.com/hearth-fhir/hearth/hearthtest"
+	"github.com/hearth-fhir/hearth/store"
 )
 
 // Through the HTTP API with encryption on: a resource reads back as
@@ -82,6 +83,21 @@ func TestEncryptedOverHTTP(t *testing.T) {
 			}
 			if len(failures) != 1 || failures[0] != "Patient/"+created.ID {
 				t.Errorf("failures reported: %v", failures)
+			}
+			// The failed read has its AuditEvent, a serious failure naming
+			// the version that did not decrypt.
+			entries, err := st.(store.AuditLog).ScanAudit(ctx, "default", store.AuditQuery{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			audited := false
+			for _, en := range entries {
+				audited = audited || bytes.Contains(en.Body, []byte(`"outcome":"8"`)) &&
+					bytes.Contains(en.Body, []byte(`"reference":"Patient/`+created.ID+`/_history/1"`)) &&
+					bytes.Contains(en.Body, []byte("could not be decrypted"))
+			}
+			if !audited {
+				t.Errorf("no AuditEvent with outcome 8 names Patient/%s/_history/1 among %d", created.ID, len(entries))
 			}
 			// resource_history holds its own copy of version 1, unharmed: it
 			// still reads.

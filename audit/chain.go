@@ -91,12 +91,19 @@ func Append(ctx context.Context, tx store.Tx, recs ...Record) error {
 	}
 	atx, ok := tx.(store.AuditTx)
 	if !ok {
-		return &fhir.Error{Kind: fhir.KindInternal, Op: "audit.Append", Message: "storage failure",
-			Cause: fmt.Errorf("store transaction %T cannot append audit events", tx)}
+		return errNoAudit(tx)
 	}
 	head, err := atx.AuditHead(ctx, Genesis)
 	if err != nil {
 		return err
+	}
+	return atx.PutAudit(ctx, head, link(head, recs))
+}
+
+// link chains records onto head.
+func link(head store.AuditHead, recs []Record) []store.AuditEntry {
+	if len(recs) == 0 {
+		return nil
 	}
 	entries := make([]store.AuditEntry, len(recs))
 	prev, seq := head.Hash, head.Seq
@@ -106,7 +113,12 @@ func Append(ctx context.Context, tx store.Tx, recs ...Record) error {
 		entries[i] = store.AuditEntry{Seq: seq, ID: r.ID, Recorded: r.Recorded, PrevHash: prev, Hash: h, Body: r.Body, Index: r.Index}
 		prev = h
 	}
-	return atx.PutAudit(ctx, head, entries)
+	return entries
+}
+
+func errNoAudit(tx store.Tx) error {
+	return &fhir.Error{Kind: fhir.KindInternal, Op: "audit.Append", Message: "storage failure",
+		Cause: fmt.Errorf("store transaction %T cannot append audit events", tx)}
 }
 
 // Break is where a chain stops verifying.

@@ -43,7 +43,7 @@ var IndexedElements = map[string][]string{
 
 // index lists the searchable values of an AuditEvent, each once. base is
 // the server's FHIR base URL: references under it are local, as in every
-// other search. Migration 0007 computes the same values in SQL for
+// other search. Migration 0008 computes the same values in SQL for
 // entries appended before the index existed; index_test.go keeps the two
 // in step.
 func (ae *auditEvent) index(base string) []store.AuditValue {

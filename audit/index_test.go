@@ -195,21 +195,24 @@ func collectIndex(t testing.TB, next func() bool, scan func(...any) error, errf 
 // encryption stores them, as objects the backfill must not trip over.
 var sealedLike = regexp.MustCompile(`"(description|query)":"[^"]*"`)
 
-// Migration 0007 indexes entries appended before the index existed with
+// Migration 0008 indexes entries appended before the index existed with
 // exactly the values an append writes today; and a purge removes the
 // index values of the entries it removes, no more.
 func TestBackfillMatchesAppend(t *testing.T) {
-	ms, err := migrations.List(migrations.SQLite)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pgms, err := migrations.List(migrations.Postgres)
-	if err != nil {
-		t.Fatal(err)
-	}
-	backfill := map[string]string{"sqlite": ms[6].SQL, "postgres": pgms[6].SQL}
-	if !strings.HasPrefix(ms[6].Name, "0007_") || !strings.HasPrefix(pgms[6].Name, "0007_") {
-		t.Fatalf("migration 7 is %s / %s", ms[6].Name, pgms[6].Name)
+	backfill := map[string]string{}
+	for _, dialect := range []string{migrations.SQLite, migrations.Postgres} {
+		ms, err := migrations.List(dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Name == "0008_audit_index_backfill.sql" {
+				backfill[dialect] = m.SQL
+			}
+		}
+		if backfill[dialect] == "" {
+			t.Fatalf("no backfill migration for %s", dialect)
+		}
 	}
 	ctx := context.Background()
 	for backend, open := range indexStores(t) {

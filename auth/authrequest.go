@@ -318,7 +318,7 @@ func (s *Server) Approve(ctx context.Context, id string, sess Session, a Approva
 	}
 	ar.Completed = true
 	ar.Grant = grant{Tenant: ar.Tenant, ClientID: ar.ClientID, UserID: sess.UserID, Scope: set.String(),
-		Patient: patient, Encounter: pr.Encounter, Roles: sess.User.Roles, AuthTime: sess.CreatedAt, AMR: a.AMR, IdP: a.IdP,
+		Patient: patient, Encounter: pr.Encounter, Roles: sess.User.Roles, AuthTime: sess.CreatedAt, AMR: a.AMR, IdP: a.IdP, Session: sess.ID,
 		// In the access token for the resource server (policy, audit); the
 		// app is told only with the fhirUser (or profile) scope.
 		FhirUser: sess.User.FhirUser, Org: sess.User.Organization, Verified: sess.User.Verified}

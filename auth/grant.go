@@ -34,6 +34,9 @@ type grant struct {
 	AMR       []string  `json:"amr,omitempty"`
 	ChainID   string    `json:"chain_id,omitempty"` // refresh-token chain
 	IdP       string    `json:"idp,omitempty"`      // external issuer the user signed in with
+	// Session is the login session (store id) the grant came from: an
+	// online_access refresh token works only while it lives.
+	Session string `json:"session,omitempty"`
 }
 
 func (g grant) scopes() []string { return strings.Fields(g.Scope) }

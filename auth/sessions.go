@@ -95,7 +95,24 @@ func (s *Server) Session(ctx context.Context, cookie string) (Session, error) {
 	if cookie == "" {
 		return Session{}, errNoSession
 	}
-	id := sessionID(cookie)
+	sess, err := s.liveSession(ctx, sessionID(cookie))
+	if err != nil {
+		return Session{}, err
+	}
+	ss, u := sess.Session, sess.User
+	if now := s.clock().UTC(); now.Sub(ss.LastSeen) >= touchEvery {
+		ss.LastSeen = now
+		if err := s.users.UpdateSession(ctx, ss); err != nil {
+			return Session{}, err
+		}
+	}
+	return Session{Session: ss, User: u}, nil
+}
+
+// liveSession returns the session with store id id if it is still live
+// (see Session), without counting this as activity; an ended session is
+// deleted and errNoSession.
+func (s *Server) liveSession(ctx context.Context, id string) (Session, error) {
 	ss, err := s.users.GetSession(ctx, id)
 	if fhir.IsKind(err, fhir.KindNotFound) {
 		return Session{}, errNoSession
@@ -115,12 +132,6 @@ func (s *Server) Session(ctx context.Context, cookie string) (Session, error) {
 			return Session{}, err
 		}
 		return Session{}, errNoSession
-	}
-	if now.Sub(ss.LastSeen) >= touchEvery {
-		ss.LastSeen = now
-		if err := s.users.UpdateSession(ctx, ss); err != nil {
-			return Session{}, err
-		}
 	}
 	return Session{Session: ss, User: u}, nil
 }

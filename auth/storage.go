@@ -264,6 +264,16 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 			return nil, oidc.ErrInvalidGrant().WithDescription("invalid refresh token")
 		}
 	}
+	if g.Session != "" && g.has("online_access") && !g.has("offline_access") {
+		// online_access: usable only while the user's login lives (not
+		// signed out, not idle, not past its lifetime).
+		if _, err := s.server.liveSession(ctx, g.Session); err != nil {
+			if !fhir.IsKind(err, fhir.KindUnauthorized) {
+				return nil, s.serverError(ctx, "check login session", err)
+			}
+			return nil, oidc.ErrInvalidGrant().WithDescription("invalid refresh token")
+		}
+	}
 	return &refreshRequest{Grant: g, Audience: s.audience, Created: t.CreatedAt}, nil
 }
 

@@ -83,7 +83,13 @@ func (s *Server) Verify(ctx context.Context, bearer string) (Claims, error) {
 		cl  Claims
 		err error
 	)
-	if iss := unverifiedIssuer(bearer); iss != "" && iss != s.issuer {
+	// A token of ours verified before needs no routing: parsing it for its
+	// issuer would cost more than the cached verification saves.
+	iss := ""
+	if _, known := s.verifier.cache.get(bearer, s.verifier.clock()); !known {
+		iss = unverifiedIssuer(bearer)
+	}
+	if iss != "" && iss != s.issuer {
 		t, ok := s.external.find(iss)
 		if !ok {
 			return Claims{}, invalidToken(errors.New("untrusted issuer"))

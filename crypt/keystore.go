@@ -36,3 +36,12 @@ type KeyStore interface {
 	// KeyTenants lists the tenants that have keys.
 	KeyTenants(ctx context.Context) ([]string, error)
 }
+
+// KeyScrubber is an optional KeyStore capability: removing what lingers of
+// deleted or re-wrapped keys in the database's files (dead tuples, the
+// write-ahead log), so that a copy of the files taken afterwards does not
+// hold keys wrapped by a master key that no longer protects them.
+// RewrapKeys calls it after it has changed anything.
+type KeyScrubber interface {
+	ScrubKeys(ctx context.Context) error
+}

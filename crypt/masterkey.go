@@ -97,24 +97,7 @@ func generateKeyFile(path string) error {
 	if _, err := rand.Read(key); err != nil {
 		return fmt.Errorf("crypt: generate master key: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("crypt: generate master key: %w", err)
-	}
-	// CreateTemp makes the file 0600.
-	f, err := os.CreateTemp(filepath.Dir(path), GeneratedKeyFile+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("crypt: generate master key: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	_, werr := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		return fmt.Errorf("crypt: generate master key: %w", err)
-	}
-	// A hard link never replaces an existing key, unlike rename.
-	if err := os.Link(tmp, path); err != nil {
+	if err := createFile(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n")); err != nil {
 		return fmt.Errorf("crypt: generate master key: %w", err)
 	}
 	return nil

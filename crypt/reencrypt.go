@@ -15,6 +15,14 @@ type BodyRow struct {
 	Body    []byte
 }
 
+// BodyRef names a stored body without its bytes.
+type BodyRef struct {
+	Current bool // the current-version row; else a history row
+	Type    string
+	ID      string
+	Version int64
+}
+
 // BodyReplacement replaces Row.Body by New, provided the row still holds
 // Row.Body.
 type BodyReplacement struct {
@@ -42,11 +50,17 @@ type BodyStore interface {
 type ReencryptProgress struct {
 	Version   int // the DEK version everything moves to
 	Pass      int // 1, then further passes for rows written meanwhile
-	Total     int // bodies in the store when the pass began
+	Total     int // bodies in the store when the pass began (or Scanned, when more came)
 	Scanned   int // bodies looked at in this pass
 	Rewritten int // bodies re-encrypted, over all passes
 	Failed    int // bodies that did not decrypt (damaged): left as they are
+	// Failures names the first of them (up to maxFailures).
+	Failures []BodyRef
 }
+
+// maxFailures bounds ReencryptProgress.Failures: a tenant whose every body
+// is damaged needs no list of them all.
+const maxFailures = 100
 
 // reencryptBatch is how many bodies one transaction replaces.
 const reencryptBatch = 200
@@ -120,6 +134,9 @@ func (r *Ring) reencryptPass(ctx context.Context, bs BodyStore, tenant string, v
 				if isDecryptFailure(err) {
 					failed[key] = true
 					p.Failed++
+					if len(p.Failures) < maxFailures {
+						p.Failures = append(p.Failures, BodyRef{Current: row.Current, Type: row.Type, ID: row.ID, Version: row.Version})
+					}
 					continue
 				}
 				return 0, err
@@ -137,6 +154,7 @@ func (r *Ring) reencryptPass(ctx context.Context, bs BodyStore, tenant string, v
 			changed += len(batch) // replaced, or changed by a writer: look again
 		}
 		p.Scanned += len(rows)
+		p.Total = max(p.Total, p.Scanned) // rows written during the pass count too
 		if report != nil {
 			report(*p)
 		}
@@ -163,7 +181,9 @@ func needsReencrypt(body []byte, current int) bool {
 }
 
 // Census counts a tenant's encrypted elements per DEK version, and the
-// bodies that hold at least one, over every stored body.
+// bodies that hold at least one, over every stored body. Bodies whose
+// envelopes do not even parse (damaged) are counted under version 0, which
+// no key has, rather than failing the count.
 func Census(ctx context.Context, bs BodyStore, tenant string) (elements map[int]int, bodies map[int]int, err error) {
 	elements, bodies = map[int]int{}, map[int]int{}
 	cursor := ""
@@ -175,7 +195,8 @@ func Census(ctx context.Context, bs BodyStore, tenant string) (elements map[int]
 		for _, row := range rows {
 			counts, err := ElementVersions(row.Body)
 			if err != nil {
-				return nil, nil, fmt.Errorf("crypt: census: %s/%s version %d: %w", row.Type, row.ID, row.Version, err)
+				bodies[0]++
+				continue
 			}
 			for v, n := range counts {
 				elements[v] += n

@@ -73,10 +73,12 @@ func (r *Ring) Keys(ctx context.Context, tenant string) ([]KeyInfo, error) {
 	return infos, nil
 }
 
-// Shred destroys a tenant's keys: crypto-shredding. Every ciphertext of the
-// tenant becomes undecryptable, here at once and in other processes once
-// their refresh interval has passed. When the Wrapper keeps a KEK per tenant
-// (TenantDestroyer), that is destroyed too.
+// Shred destroys a tenant's keys: crypto-shredding. When the Wrapper keeps
+// a key per tenant (TenantDestroyer: TenantDir, or a KMS key per tenant),
+// that goes first, which makes every copy of the tenant's data unreadable,
+// backups included, even if what follows fails; then the stored keys are
+// deleted. Every ciphertext of the tenant becomes undecryptable, here at
+// once and in other processes once their refresh interval has passed.
 func (r *Ring) Shred(ctx context.Context, tenant string) error {
 	if tenant == "" {
 		return errNoTenant
@@ -86,13 +88,13 @@ func (r *Ring) Shred(ctx context.Context, tenant string) error {
 	r.mu.Lock()
 	delete(r.tenants, tenant)
 	r.mu.Unlock()
-	if err := r.ks.DeleteTenantKeys(ctx, tenant); err != nil {
-		return fmt.Errorf("crypt: shred: %w", err)
-	}
 	if d, ok := r.wrap.(TenantDestroyer); ok {
 		if err := d.DestroyTenant(ctx, tenant); err != nil {
-			return fmt.Errorf("crypt: shred: destroy tenant KEK: %w", err)
+			return fmt.Errorf("crypt: shred: destroy tenant key: %w", err)
 		}
+	}
+	if err := r.ks.DeleteTenantKeys(ctx, tenant); err != nil {
+		return fmt.Errorf("crypt: shred: %w", err)
 	}
 	return nil
 }
@@ -146,6 +148,11 @@ func RewrapKeys(ctx context.Context, ks KeyStore, to Wrapper, from ...Wrapper) (
 				return rep, fmt.Errorf("crypt: rewrap: %w", err)
 			}
 			rep.Rewrapped++
+		}
+	}
+	if sc, ok := ks.(KeyScrubber); ok && rep.Rewrapped > 0 {
+		if err := sc.ScrubKeys(ctx); err != nil {
+			return rep, fmt.Errorf("crypt: rewrap: the old wrappings may linger in the database files: %w", err)
 		}
 	}
 	return rep, nil

@@ -52,10 +52,9 @@ func newWorld(t *testing.T, cfg engine.Config, opts ...func(*worldSetup)) world 
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := audit.NewCommitter(st)
-	t.Cleanup(c.Close)
 	eng := engine.New(st, v, cfg, engine.WithPolicy(pol),
-		engine.WithAudit(engine.Auditor{Log: audit.NewLog(audit.ServerRef{Name: "hearth"}, ws.log...), Committer: c}))
+		engine.WithAudit(audit.NewLog(audit.ServerRef{Name: "hearth"}, ws.log...)))
+	t.Cleanup(eng.Close)
 	return world{eng, st}
 }
 
@@ -301,5 +300,40 @@ func TestHideForbidden(t *testing.T) {
 	_, err := w.eng.Read(context.Background(), w.user(t, "Practitioner/p1", "practitioner"), "Communication", "m2")
 	if !fhir.IsKind(err, fhir.KindNotFound) {
 		t.Errorf("hidden read = %v, want not-found", err)
+	}
+}
+
+// A conditional create sees what the caller may search: a match the policy
+// hides from the caller is not returned (nor revealed by a 200), and the
+// resource is created; a visible match is returned as a read would be.
+func TestConditionalCreateSeesOnlyWhatTheCallerMay(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, engine.DefaultConfig())
+	w.load(t)
+	prac := w.user(t, "Practitioner/p1", "practitioner")
+	body := []byte(`{"resourceType":"Communication","status":"completed","sender":{"reference":"Practitioner/p1"},"recipient":[{"reference":"Practitioner/p2"}]}`)
+
+	hidden := engine.CreateOptions{IfNoneExist: "status=completed&recipient=Practitioner/p3"} // m2, not p1's
+	res, err := w.eng.Create(ctx, prac, "Communication", body, hidden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Created || res.Record.ID == "m2" {
+		t.Fatalf("practitioner's conditional create returned %s (created %v): a message hidden from them", res.Record.ID, res.Created)
+	}
+	res, err = w.eng.Create(ctx, w.client(t), "Communication", body, hidden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Created || res.Record.ID != "m2" {
+		t.Fatalf("client's conditional create: created %v, id %s; want the match m2", res.Created, res.Record.ID)
+	}
+
+	res, err = w.eng.Create(ctx, prac, "Communication", body, engine.CreateOptions{IfNoneExist: "_id=m1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Created || res.Record.ID != "m1" {
+		t.Fatalf("visible match: created %v, id %s; want m1", res.Created, res.Record.ID)
 	}
 }

@@ -14,16 +14,28 @@ import (
 const auditType = "AuditEvent"
 
 // Auditor is where the engine records AuditEvents: Log builds them and
-// Committer makes those of reads durable by group commit. Writes append
-// theirs in their own transaction.
+// Committer makes them durable by group commit, with the writes they
+// record. The engine builds the committer over its own store, so that the
+// writes it commits pass through the same encryption as every other.
 type Auditor struct {
 	Log       *audit.Log
 	Committer *audit.Committer
 }
 
-// WithAudit records an AuditEvent for every interaction. Without it
-// nothing is audited.
-func WithAudit(a Auditor) Option { return func(e *Engine) { e.audit = &a } }
+// WithAudit records an AuditEvent, built by log, for every interaction.
+// Without it nothing is audited. Close the engine to stop its committer.
+func WithAudit(log *audit.Log) Option { return func(e *Engine) { e.audit = &Auditor{Log: log} } }
+
+// Auditor returns the engine's auditor (nil when audit is off), for other
+// components that record events in the same chains.
+func (e *Engine) Auditor() *Auditor { return e.audit }
+
+// Close stops the audit committer; interactions that still need it fail.
+func (e *Engine) Close() {
+	if e.audit != nil {
+		e.audit.Committer.Close()
+	}
+}
 
 // readOnlyAudit refuses changes to AuditEvents through the API.
 func readOnlyAudit(typ string) error {
@@ -52,6 +64,7 @@ func (e *Engine) event(p Principal, interaction string, err error, refs ...Ref) 
 			ev.Entities = append(ev.Entities, audit.Ref{Type: r.Type, ID: r.ID, Version: r.Version})
 		}
 	}
+	noteDecryptFailure(&ev, err) // field encryption (encrypt.go): name what failed to decrypt
 	return ev
 }
 
@@ -96,6 +109,20 @@ func (e *Engine) auditIn(ctx context.Context, tx store.Tx, evs ...audit.Event) e
 		return err
 	}
 	return audit.Append(ctx, tx, recs...)
+}
+
+// commitWrite writes w with ev, the AuditEvent that records it, in one
+// group commit; with audit off, in a transaction of its own. A write that
+// lost its race is KindConflict and nothing of it is written.
+func (e *Engine) commitWrite(ctx context.Context, tenant string, w store.Write, ev audit.Event) error {
+	if e.audit == nil {
+		return e.store.Tx(ctx, tenant, func(tx store.Tx) error { return tx.Put(ctx, w) })
+	}
+	recs, err := e.records([]audit.Event{ev})
+	if err != nil {
+		return err
+	}
+	return e.audit.Committer.CommitWrites(ctx, tenant, []store.Write{w}, recs...)
 }
 
 // commitAudit records evs durably before the caller answers: for reads,

@@ -356,8 +356,6 @@ func TestAuditEventSearchEncrypted(t *testing.T) {
 		t.Fatal(err)
 	}
 	enc := engine.Encryption{Ring: newRing(t, st), Elements: elems}
-	committer := audit.NewCommitter(engine.SealedAuditStore(st, enc))
-	t.Cleanup(committer.Close)
 	v, err := fhir.NewValidator()
 	if err != nil {
 		t.Fatal(err)
@@ -367,7 +365,8 @@ func TestAuditEventSearchEncrypted(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng := engine.New(st, v, engine.DefaultConfig(), engine.WithPolicy(pol), engine.WithEncryption(enc),
-		engine.WithAudit(engine.Auditor{Log: audit.NewLog(audit.ServerRef{Name: "hearth"}), Committer: committer}))
+		engine.WithAudit(audit.NewLog(audit.ServerRef{Name: "hearth"})))
+	t.Cleanup(eng.Close)
 	w := world{eng, st}
 	client := w.client(t)
 	if _, err := eng.Update(ctx, client, "Communication", "m1", []byte(`{"resourceType":"Communication","id":"m1","status":"completed","subject":{"reference":"Patient/pat1"}}`), engine.UpdateOptions{}); err != nil {

@@ -39,11 +39,10 @@ func BenchmarkRead(b *testing.B) {
 			}
 			opts := []engine.Option{engine.WithPolicy(pol)}
 			if auditOn {
-				c := audit.NewCommitter(st)
-				defer c.Close()
-				opts = append(opts, engine.WithAudit(engine.Auditor{Log: audit.NewLog(audit.ServerRef{Name: "hearth"}), Committer: c}))
+				opts = append(opts, engine.WithAudit(audit.NewLog(audit.ServerRef{Name: "hearth"})))
 			}
 			w := world{eng: engine.New(st, v, engine.DefaultConfig(), opts...), st: st}
+			defer w.eng.Close()
 			w.load(b)
 			for _, who := range []struct {
 				name string

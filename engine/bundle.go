@@ -32,7 +32,15 @@ type EntryResult struct {
 	Result
 	Method      string
 	NotModified bool // a conditional GET whose version the client already has
-	Err         error
+	// Search is the page a search entry (GET Type?criteria) found.
+	Search *EntrySearch
+	Err    error
+}
+
+// EntrySearch is a search entry's request and its first page.
+type EntrySearch struct {
+	Request SearchRequest
+	Result  SearchResult
 }
 
 // Transaction performs every entry in one database transaction: all or
@@ -75,7 +83,7 @@ func (e *Engine) transaction(ctx context.Context, p Principal, entries []BundleE
 	failed := -1
 	err := e.store.Tx(ctx, p.Tenant, func(stx store.Tx) error {
 		tx := &batchingTx{tx: stx}
-		refs, i, err := e.resolveIdentities(ctx, tx, plans)
+		refs, i, err := e.resolveIdentities(ctx, tx, p, plans)
 		if err != nil {
 			failed = i
 			return err
@@ -134,7 +142,13 @@ func (e *Engine) entryEvent(p Principal, en BundleEntry, res EntryResult, err er
 	if len(refs) == 0 && t.ID != "" {
 		refs = []Ref{{Type: t.Type, ID: t.ID, Version: t.Version}}
 	}
-	ev := e.event(p, entryInteraction(strings.ToUpper(strings.TrimSpace(en.Method)), res.Result, t.Version), err, refs...)
+	method := strings.ToUpper(strings.TrimSpace(en.Method))
+	if (method == http.MethodGet || method == http.MethodHead) && t.ID == "" {
+		ev := e.event(p, "search-type", err)
+		ev.Query = t.Type + "?" + t.Query
+		return ev
+	}
+	ev := e.event(p, entryInteraction(method, res.Result, t.Version), err, refs...)
 	return withPatients(ev, res.Record)
 }
 
@@ -188,8 +202,8 @@ func (e *Engine) plan(p Principal, en BundleEntry) (*entryPlan, error) {
 		}
 		return pl, nil
 	case http.MethodGet, http.MethodHead:
-		if t.ID == "" {
-			return nil, fhir.Errorf(fhir.KindNotSupported, "search entries (%q) are not supported yet", en.URL)
+		if t.ID == "" && t.Type == "" {
+			return nil, fhir.Errorf(fhir.KindNotSupported, "system-level search entries (%q) are not supported; name a type", en.URL)
 		}
 		return pl, nil
 	}
@@ -199,14 +213,14 @@ func (e *Engine) plan(p Principal, en BundleEntry) (*entryPlan, error) {
 // resolveIdentities settles which resource each entry acts on and returns
 // the map from fullUrl to Type/id for reference rewriting. Two entries that
 // change the same resource fail the transaction.
-func (e *Engine) resolveIdentities(ctx context.Context, tx store.Tx, plans []*entryPlan) (map[string]string, int, error) {
+func (e *Engine) resolveIdentities(ctx context.Context, tx store.Tx, p Principal, plans []*entryPlan) (map[string]string, int, error) {
 	refs := map[string]string{}
 	changed := map[string]int{}
 	for i, pl := range plans {
 		t := pl.target
 		switch {
 		case pl.Method == http.MethodPost && pl.IfNoneExist != "":
-			found, done, err := e.existing(ctx, tx, t.Type, pl.IfNoneExist)
+			found, done, err := e.existing(ctx, tx, p, t.Type, pl.IfNoneExist)
 			if err != nil {
 				return nil, i, err
 			}
@@ -214,7 +228,7 @@ func (e *Engine) resolveIdentities(ctx context.Context, tx store.Tx, plans []*en
 				pl.id, pl.matched = found.Record.ID, &found
 			}
 		case t.Query != "" && pl.Method != http.MethodGet && pl.Method != http.MethodHead:
-			ids, err := e.match(ctx, tx, t.Type, t.Query)
+			ids, err := e.match(ctx, tx, p, t.Type, t.Query)
 			if err != nil {
 				return nil, i, err
 			}
@@ -263,7 +277,7 @@ func processingOrder(plans []*entryPlan) []int {
 // applyEntry performs one planned entry inside the transaction.
 func (e *Engine) applyEntry(ctx context.Context, tx *batchingTx, p Principal, pl *entryPlan, refs map[string]string) (EntryResult, error) {
 	out := EntryResult{Method: pl.Method}
-	body, err := e.rewrite(ctx, tx, pl.Resource, refs)
+	body, err := e.rewrite(ctx, tx, p, pl.Resource, refs)
 	if err != nil {
 		return out, err
 	}
@@ -322,6 +336,13 @@ func (e *Engine) applyEntry(ctx context.Context, tx *batchingTx, p Principal, pl
 		out.Result, err = e.deleteIn(ctx, tx, p, t.Type, pl.id, pl.ifMatch)
 		return out, err
 	default: // GET, HEAD
+		if t.ID == "" {
+			// A search entry: inside the transaction, after its writes.
+			req := SearchRequest{Type: t.Type, Query: t.Query}
+			res, err := e.search(ctx, p, "search-type", req, tx)
+			out.Search = &EntrySearch{Request: req, Result: res}
+			return out, err
+		}
 		out.Result, err = e.readIn(ctx, tx, p, t.Type, t.ID, t.Version)
 		if err == nil {
 			out.NotModified = notModified(out.Record, pl.IfNoneMatch, pl.IfModifiedSince)
@@ -332,7 +353,7 @@ func (e *Engine) applyEntry(ctx context.Context, tx *batchingTx, p Principal, pl
 
 // rewrite points references at the resources the Bundle's entries resolved
 // to, and resolves conditional references by search.
-func (e *Engine) rewrite(ctx context.Context, tx store.Tx, body []byte, refs map[string]string) ([]byte, error) {
+func (e *Engine) rewrite(ctx context.Context, tx store.Tx, p Principal, body []byte, refs map[string]string) ([]byte, error) {
 	if body == nil {
 		return nil, nil
 	}
@@ -344,7 +365,7 @@ func (e *Engine) rewrite(ctx context.Context, tx store.Tx, body []byte, refs map
 		if !ok {
 			return "", false, nil
 		}
-		ids, err := e.match(ctx, tx, typ, query)
+		ids, err := e.match(ctx, tx, p, typ, query)
 		if err != nil {
 			return "", false, err
 		}

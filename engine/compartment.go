@@ -7,22 +7,26 @@ import (
 
 	"github.com/hearth-fhir/hearth/auth/scope"
 	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/policy"
 )
 
 // Patient-compartment enforcement for SMART patient/ scopes: a caller
 // whose access to a type rests only on patient/ scopes may touch only
-// resources in the launch patient's compartment. Reads, vreads, instance
-// history, updates, patches, deletes and creates check the resource
-// itself. Searches and type or system history are refused for such a
-// caller until search can filter by compartment (the search work adds
-// that filter).
+// resources in the launch patient's compartment, as the R4 Patient
+// CompartmentDefinition draws it (policy.PatientCompartment). Reads,
+// vreads, instance history, updates, patches, deletes and creates check
+// the resource itself; searches get the compartment as a constraint
+// (compartment_search.go); type and system history are refused to such a
+// caller.
 
-// compartmentMembers are the top-level elements that put a resource in a
-// patient's compartment (after the R4 Patient CompartmentDefinition, for
-// the elements that hold a direct reference).
-var compartmentMembers = []string{
-	"subject", "patient", "beneficiary", "individual", "sender", "recipient", "performer", "author",
-	"requester", "informationSource", "asserter", "recorder", "source", "owner", "participant", "policyHolder", "subscriber",
+// compartment is the R4 Patient compartment table.
+func compartment() map[string][]policy.CompartmentParam {
+	table, err := policy.PatientCompartment()
+	if err != nil {
+		// The table is embedded and checked by the policy tests: a bug.
+		panic(err)
+	}
+	return table
 }
 
 // patientOnly reports whether p's access to typ for perm needs a look at
@@ -156,7 +160,9 @@ func checkNoCompartmentQuery(p Principal, typ string, perm scope.Perm) error {
 	return nil
 }
 
-// inCompartment reports whether a resource is patient id or refers to it.
+// inCompartment reports whether a resource is patient id or is in that
+// patient's compartment: an element a compartment parameter covers refers
+// to the patient.
 func inCompartment(typ string, body []byte, id string) bool {
 	var top map[string]json.RawMessage
 	if json.Unmarshal(body, &top) != nil {
@@ -164,43 +170,58 @@ func inCompartment(typ string, body []byte, id string) bool {
 	}
 	if typ == "Patient" {
 		var got string
-		return json.Unmarshal(top["id"], &got) == nil && got == id
-	}
-	for _, m := range compartmentMembers {
-		if raw, ok := top[m]; ok && refersTo(raw, id) {
+		if json.Unmarshal(top["id"], &got) == nil && got == id {
 			return true
+		}
+	}
+	for _, cp := range compartment()[typ] {
+		for _, path := range cp.Paths {
+			if len(path) > 0 && refersAlong(top[path[0]], path[1:], id) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-// refersTo reports whether a Reference, an array of them, or a backbone
-// element holding one (participant.individual …) names Patient/id.
-func refersTo(raw json.RawMessage, id string) bool {
-	var ref struct {
-		Reference string `json:"reference"`
+// refersAlong follows an element path through objects and arrays and
+// reports whether a Reference at its end names Patient/id.
+func refersAlong(raw json.RawMessage, path []string, id string) bool {
+	if len(raw) == 0 {
+		return false
 	}
-	if json.Unmarshal(raw, &ref) == nil && ref.Reference != "" {
-		return ref.Reference == "Patient/"+id || strings.HasSuffix(ref.Reference, "/Patient/"+id)
-	}
-	var list []json.RawMessage
-	if json.Unmarshal(raw, &list) == nil {
+	if raw[0] == '[' {
+		var list []json.RawMessage
+		if json.Unmarshal(raw, &list) != nil {
+			return false
+		}
 		for _, el := range list {
-			if refersTo(el, id) {
+			if refersAlong(el, path, id) {
 				return true
 			}
 		}
 		return false
 	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(raw, &obj) == nil {
-		for k, v := range obj {
-			if k != "extension" && refersTo(v, id) {
-				return true
-			}
-		}
+	if len(path) == 0 {
+		return refersTo(raw, id)
 	}
-	return false
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) != nil {
+		return false
+	}
+	return refersAlong(obj[path[0]], path[1:], id)
+}
+
+// refersTo reports whether a Reference names Patient/id (relative or
+// absolute).
+func refersTo(raw json.RawMessage, id string) bool {
+	var ref struct {
+		Reference string `json:"reference"`
+	}
+	if json.Unmarshal(raw, &ref) != nil || ref.Reference == "" {
+		return false
+	}
+	return ref.Reference == "Patient/"+id || strings.HasSuffix(ref.Reference, "/Patient/"+id)
 }
 
 // checkCompartmentOf checks the current version of typ/id (when there is a

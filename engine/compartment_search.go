@@ -1,86 +1,115 @@
 package engine
 
 import (
-	"slices"
-
 	"github.com/hearth-fhir/hearth/auth/scope"
 	"github.com/hearth-fhir/hearth/fhir"
 	"github.com/hearth-fhir/hearth/fhir/search"
+	"github.com/hearth-fhir/hearth/store"
 )
 
-// checkSearchCompartment applies patient/ scopes to a search: a caller
-// whose search permission on a type rests only on patient/ scopes may
-// search it when the query itself names the launch patient (patient= or
-// subject= the launch patient, _id= for Patient), which is how SMART
-// clients search (fhirclient's client.patient.request adds patient=).
-// Searches that reach beyond the searched types (_include, chains, _has)
-// and types granted only through granular scopes are refused to such a
-// caller until the search store can apply the compartment and the
-// granular parameters itself.
-func checkSearchCompartment(p Principal, q *search.Query) error {
-	if len(q.Types) == 0 {
-		return checkNoCompartmentQuery(p, "*", scope.Search)
-	}
-	for _, t := range q.Types {
-		if !patientOnly(p, t, scope.Search) {
+// scopeConstraints narrows a search to what the caller's scopes reach when
+// they reach a type only through patient/ or granular scopes: the store
+// then keeps, wherever resources of that type are selected (the matches,
+// chains, _has, includes, counts), only the launch patient's compartment
+// and only resources matching the scope's parameters. Types the query
+// selects need s, the others (included, chained) r.
+func (e *Engine) scopeConstraints(p Principal, q *search.Query) ([]store.Constraint, error) {
+	var out []store.Constraint
+	for _, t := range reachableTypes(q) {
+		perm := scope.Search
+		if len(q.Types) > 0 && !contains(q.Types, t) {
+			perm = scope.Read
+		}
+		if !patientOnly(p, t, perm) {
 			continue
 		}
-		if !patientBlanket(p, t) || reachesOut(q) || !pinsPatient(q, t, p.LaunchPatient) {
-			return fhir.Errorf(fhir.KindForbidden,
-				"patient scopes allow searching %s only for the launch patient (add patient=Patient/%s)", t, p.LaunchPatient)
+		c, err := e.scopeConstraint(p, t, perm)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, c)
 	}
-	return nil
+	return out, nil
 }
 
-// patientBlanket reports whether a patient/ scope without parameters
-// grants search on typ.
-func patientBlanket(p Principal, typ string) bool {
+// scopeConstraint is the constraint on typ for a caller whose perm on it
+// rests on patient/ or granular scopes: any granting scope may hold, each
+// as the compartment (patient/) and its parameters together.
+func (e *Engine) scopeConstraint(p Principal, typ string, perm scope.Perm) (store.Constraint, error) {
+	var grants [][]search.Criterion
 	for _, sc := range p.Scopes.Resource {
-		if sc.Context == "patient" && len(sc.Params) == 0 && (sc.Type == "*" || sc.Type == typ) && sc.Perms&scope.Search != 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// pinsPatient reports whether the query keeps only resources of the
-// patient: a plain criterion patient= or subject= (or _id= on Patient)
-// whose every value is that patient.
-func pinsPatient(q *search.Query, typ, patient string) bool {
-	if patient == "" {
-		return false
-	}
-	for _, c := range q.Criteria {
-		if c.Param == nil || c.Modifier != search.ModNone || c.Chain != nil || c.Has != nil || len(c.Values) == 0 {
+		if (sc.Type != "*" && sc.Type != typ) || sc.Perms&perm != perm {
 			continue
 		}
-		if ok := allValues(c.Values, func(v search.Value) bool {
-			switch v := v.(type) {
-			case search.ReferenceValue:
-				// patient=id may also match a Group with that id (the R4
-				// parameter targets both); ids are server-assigned, and
-				// subject= must say Patient/id.
-				return v.URL == "" && v.ID == patient && slices.Contains(v.Types, "Patient") &&
-					(c.Param.Code == "patient" || (c.Param.Code == "subject" && len(v.Types) == 1))
-			case search.TokenValue:
-				return typ == "Patient" && c.Param.Code == search.ParamID && v.Code == patient
-			case search.StringValue:
-				return typ == "Patient" && c.Param.Code == search.ParamID && v.Value == patient
+		var all []search.Criterion
+		if sc.Context == "patient" {
+			c, ok, err := e.compartmentCriterion(typ, p.LaunchPatient)
+			if err != nil {
+				return store.Constraint{}, err
 			}
-			return false
-		}); ok {
-			return true
+			if !ok {
+				continue // outside the compartment: this scope reaches nothing
+			}
+			all = append(all, c)
+		}
+		usable := true
+		for name, values := range sc.Params {
+			for _, v := range values {
+				c, err := e.queryCriterion(typ, name, v)
+				if err != nil {
+					usable = false // a parameter the type lacks matches nothing
+					break
+				}
+				all = append(all, c)
+			}
+		}
+		if usable && len(all) > 0 {
+			grants = append(grants, all)
 		}
 	}
-	return false
+	switch {
+	case len(grants) == 0:
+		return store.Constraint{Type: typ, Deny: true}, nil
+	case len(grants) == 1:
+		return store.Constraint{Type: typ, Where: grants[0]}, nil
+	}
+	// Several grants: their union is expressible when each is one criterion.
+	var any []search.Criterion
+	for _, g := range grants {
+		if len(g) != 1 {
+			return store.Constraint{}, fhir.Errorf(fhir.KindForbidden,
+				"the granted scopes on %s combine in a way a search cannot apply; narrow the scopes", typ)
+		}
+		any = append(any, g[0])
+	}
+	return store.Constraint{Type: typ, Where: []search.Criterion{{Any: any}}}, nil
 }
 
-func allValues(vs []search.Value, f func(search.Value) bool) bool {
-	for _, v := range vs {
-		if !f(v) {
-			return false
-		}
+// compartmentCriterion selects the resources of typ in patient's
+// compartment: the patient itself (and Patients linking to it), or any
+// compartment parameter referring to it. ok is false when typ is not in
+// the Patient compartment, or there is no launch patient.
+func (e *Engine) compartmentCriterion(typ, patient string) (search.Criterion, bool, error) {
+	if patient == "" {
+		return search.Criterion{}, false, nil
 	}
-	return true
+	var any []search.Criterion
+	if typ == "Patient" {
+		c, err := e.criterion(typ, search.ParamID, []string{patient})
+		if err != nil {
+			return search.Criterion{}, false, err
+		}
+		any = append(any, c)
+	}
+	for _, cp := range compartment()[typ] {
+		c, err := e.criterion(typ, cp.Param, []string{"Patient/" + patient})
+		if err != nil {
+			return search.Criterion{}, false, err
+		}
+		any = append(any, c)
+	}
+	if len(any) == 0 {
+		return search.Criterion{}, false, nil
+	}
+	return search.Criterion{Any: any}, true, nil
 }

@@ -15,12 +15,14 @@ import (
 const matchLimit = 2
 
 // match resolves a conditional query (If-None-Exist, conditional update and
-// delete) to the ids of at most matchLimit current resources, with the full
-// search syntax, inside tx so that it sees the transaction's writes.
-// Unknown parameters are refused rather than ignored (strict handling):
-// ignoring a criterion would match too much, and a conditional write would
-// then touch the wrong resource.
-func (e *Engine) match(ctx context.Context, tx store.Tx, typ, query string) ([]string, error) {
+// delete, conditional references) to the ids of at most matchLimit current
+// resources, with the full search syntax, inside tx so that it sees the
+// transaction's writes. It sees what a search by p would: resources the
+// access policy hides from p do not match, so a conditional interaction
+// cannot probe for them. Unknown parameters are refused rather than ignored
+// (strict handling): ignoring a criterion would match too much, and a
+// conditional write would then touch the wrong resource.
+func (e *Engine) match(ctx context.Context, tx store.Tx, p Principal, typ, query string) ([]string, error) {
 	q, err := e.registry.Parse(typ, strings.TrimPrefix(query, "?"), search.ParseOptions{
 		Base: e.cfg.BaseURL, Now: e.now(), Strict: true,
 	})
@@ -30,8 +32,17 @@ func (e *Engine) match(ctx context.Context, tx store.Tx, typ, query string) ([]s
 	if len(q.Criteria) == 0 {
 		return nil, fhir.Errorf(fhir.KindInvalid, "conditional query has no criteria")
 	}
+	d, err := e.decide(ctx, p, "search-type", typ, "", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	cons, err := e.policyConstraints(d.SearchConstraints, reachableTypes(q))
+	if err != nil {
+		return nil, err
+	}
 	page, err := tx.Search(ctx, store.SearchQuery{
-		Types: []string{typ}, Where: q.Criteria, Count: matchLimit, IDsOnly: true,
+		Types: q.Types, Where: q.Criteria, Count: matchLimit, IDsOnly: true,
+		Constraints: append(cons, readConstraints(p, q)...),
 	})
 	if err != nil {
 		return nil, err
@@ -49,7 +60,7 @@ func (e *Engine) matchOne(ctx context.Context, p Principal, typ, query string) (
 	var ids []string
 	err := e.store.Tx(ctx, p.Tenant, func(tx store.Tx) error {
 		var err error
-		ids, err = e.match(ctx, tx, typ, query)
+		ids, err = e.match(ctx, tx, p, typ, query)
 		return err
 	})
 	return ids, err

@@ -23,6 +23,9 @@ type Encryption struct {
 	// to decrypt (for the audit trail and the log); the interaction fails
 	// with KindInternal regardless.
 	OnDecryptFailure func(ctx context.Context, tenant, typ, id string, version int64, err error)
+	// Reencryptions, when set, lets administrators rotate keys on the
+	// running server (Engine.RotateKeys), re-encrypting in the background.
+	Reencryptions *crypt.Reencryptions
 }
 
 // WithEncryption turns on field encryption. It wraps the engine's store,
@@ -34,20 +37,11 @@ func WithEncryption(enc Encryption) Option {
 	return func(e *Engine) { e.store = &sealedStore{inner: e.store, enc: enc, eng: e} }
 }
 
-// SealedAuditStore wraps st so that AuditEvents appended through its
-// transactions have their encrypted elements sealed (the query a search
-// event records) and reads of them opened: for the audit committer, which
-// writes outside the engine's own transactions. Its searches and index
-// rows know no parameters; give it to nothing but the committer.
-func SealedAuditStore(st store.Resources, enc Encryption) store.Resources {
-	return &sealedStore{inner: st, enc: enc}
-}
-
 // sealedStore is store.Resources with encryption on the way in and out.
 type sealedStore struct {
 	inner store.Resources
 	enc   Encryption
-	eng   *Engine // for the search parameter registry; nil for SealedAuditStore
+	eng   *Engine // for the search parameter registry
 }
 
 func (s *sealedStore) Read(ctx context.Context, tenant, typ, id string) (store.Record, error) {
@@ -291,20 +285,51 @@ func (t *sealedTx) PutAudit(ctx context.Context, head store.AuditHead, entries [
 	if !ok {
 		return fhir.Errorf(fhir.KindInternal, "the store cannot keep audit events")
 	}
+	sealed, err := t.s.sealAudit(ctx, t.tenant, head, entries)
+	if err != nil {
+		return err
+	}
+	return atx.PutAudit(ctx, head, sealed)
+}
+
+// sealAudit seals the encrypted elements of AuditEvents and links them
+// again, over the sealed bodies, onto head.
+func (s *sealedStore) sealAudit(ctx context.Context, tenant string, head store.AuditHead, entries []store.AuditEntry) ([]store.AuditEntry, error) {
 	sealed := make([]store.AuditEntry, len(entries))
 	prev := head.Hash
 	for i, en := range entries {
-		body, err := t.s.enc.Ring.EncryptElements(ctx, t.tenant, auditType, en.ID, en.Body, t.s.enc.Elements)
+		body, err := s.enc.Ring.EncryptElements(ctx, tenant, auditType, en.ID, en.Body, s.enc.Elements)
 		if err != nil {
-			return encryptError(store.Record{Type: auditType, ID: en.ID}, err)
+			return nil, encryptError(store.Record{Type: auditType, ID: en.ID}, err)
 		}
 		en.Body, en.PrevHash = body, prev
 		en.Hash = audit.Hash(prev, body)
-		en.Index = t.s.clearIndex(en.Index)
+		en.Index = s.clearIndex(en.Index)
 		prev = en.Hash
 		sealed[i] = en
 	}
-	return atx.PutAudit(ctx, head, sealed)
+	return sealed, nil
+}
+
+// CommitGroup seals a group's writes and AuditEvents and commits it through
+// the inner store (see store.GroupWriter). The head it returns is the one
+// over the sealed bodies.
+func (s *sealedStore) CommitGroup(ctx context.Context, tenant string, ws []store.Write, head store.AuditHead, entries []store.AuditEntry) (store.AuditHead, error) {
+	if err := s.enc.Ring.EnsureKeys(ctx, tenant); err != nil {
+		return store.AuditHead{}, &fhir.Error{Kind: fhir.KindOf(err), Op: "engine.CommitGroup", Message: "the tenant's encryption keys are not available", Cause: err}
+	}
+	sealedWs := make([]store.Write, len(ws))
+	for i, w := range ws {
+		var err error
+		if sealedWs[i], err = s.seal(ctx, tenant, w); err != nil {
+			return store.AuditHead{}, err
+		}
+	}
+	sealed, err := s.sealAudit(ctx, tenant, head, entries)
+	if err != nil {
+		return store.AuditHead{}, err
+	}
+	return store.CommitGroup(ctx, s.inner, tenant, sealedWs, head, sealed)
 }
 
 // clearIndex leaves out the index values of encrypted elements: the
@@ -429,9 +454,43 @@ func decryptError(rec store.Record, err error) error {
 	if !isCryptoFailure(err) {
 		kind = fhir.KindOf(err)
 	}
-	return &fhir.Error{Kind: kind, Op: "engine.decrypt",
-		Message: "the protected elements of " + rec.Type + "/" + rec.ID + " version " + itoa(rec.Version) + " could not be decrypted",
-		Cause:   err}
+	df := &decryptFailure{ref: audit.Ref{Type: rec.Type, ID: rec.ID, Version: rec.Version}, err: err}
+	return &fhir.Error{Kind: kind, Op: "engine.decrypt", Message: df.message(), Cause: df}
+}
+
+// decryptFailure marks an error as a stored version that did not decrypt,
+// so that the interaction's AuditEvent names that version, whatever the
+// interaction (a search or a Bundle names no single resource of its own).
+type decryptFailure struct {
+	ref audit.Ref
+	err error
+}
+
+func (d *decryptFailure) Error() string { return d.err.Error() }
+func (d *decryptFailure) Unwrap() error { return d.err }
+
+// message says what failed without saying why: safe for clients and the
+// audit log.
+func (d *decryptFailure) message() string {
+	return "the protected elements of " + d.ref.Type + "/" + d.ref.ID + " version " + itoa(d.ref.Version) + " could not be decrypted"
+}
+
+// noteDecryptFailure makes ev name the version that failed to decrypt, and
+// say so, when that is why err failed. The outcome stays the error's:
+// serious failure (8) for damaged data or destroyed keys.
+func noteDecryptFailure(ev *audit.Event, err error) {
+	var df *decryptFailure
+	if !errors.As(err, &df) {
+		return
+	}
+	ev.OutcomeDesc = df.message()
+	for i, r := range ev.Entities {
+		if r.Type == df.ref.Type && r.ID == df.ref.ID {
+			ev.Entities[i].Version = df.ref.Version
+			return
+		}
+	}
+	ev.Entities = append(ev.Entities, df.ref)
 }
 
 func encryptError(rec store.Record, err error) error {

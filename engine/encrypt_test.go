@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"os"
@@ -82,6 +83,9 @@ type backend struct {
 	dump    func(t testing.TB) []byte                         // every byte the database holds, as a dump or its files
 	setBody func(t testing.TB, table, id string, body []byte) // overwrite a stored body behind the engine's back
 	rawBody func(t testing.TB, table, id string, version int64) []byte
+	// snapshot copies the whole database as a backup would, and opens the
+	// copy as a store of its own.
+	snapshot func(t testing.TB) store.Store
 }
 
 func backends(t *testing.T) []backend {
@@ -130,6 +134,26 @@ func sqliteBackend(t testing.TB) backend {
 				t.Fatal(err)
 			}
 			return b
+		},
+		snapshot: func(t testing.TB) store.Store {
+			// The database file and its log, copied while nothing writes;
+			// SQLite rebuilds the shared-memory index from the log.
+			copyDir := t.TempDir()
+			for _, name := range []string{"hearth.db", "hearth.db-wal"} {
+				b, err := os.ReadFile(filepath.Join(dir, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(copyDir, name), b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cp, err := sqlite.Open(context.Background(), filepath.Join(copyDir, "hearth.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cp.Close() })
+			return cp
 		},
 	}
 }
@@ -188,6 +212,37 @@ func postgresBackend(t testing.TB) backend {
 			}
 			return b
 		},
+		snapshot: func(t testing.TB) store.Store {
+			// Every table copied, rows and all, into a schema of its own.
+			cu := pgtest.URL(t)
+			cparsed, _ := url.Parse(cu)
+			side := cparsed.Query().Get("search_path")
+			ctx := context.Background()
+			c := conn(t)
+			tables, err := c.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE'`, schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			names, err := pgx.CollectRows(tables, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range names {
+				from, to := pgx.Identifier{schema, name}.Sanitize(), pgx.Identifier{side, name}.Sanitize()
+				if _, err := c.Exec(ctx, `CREATE TABLE `+to+` (LIKE `+from+` INCLUDING ALL)`); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := c.Exec(ctx, `INSERT INTO `+to+` SELECT * FROM `+from); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cp, err := postgres.Open(ctx, cu)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cp.Close() })
+			return cp
+		},
 	}
 }
 
@@ -216,17 +271,14 @@ func newEngine(t testing.TB, st store.Store, ring *crypt.Ring, fails *failures) 
 		t.Fatal(err)
 	}
 	// Audit is on, as in production: searches record their queries.
-	var auditStore audit.TxRunner = st
-	var opts []engine.Option
+	opts := []engine.Option{engine.WithAudit(audit.NewLog(audit.ServerRef{Name: "hearth"}))}
 	if ring != nil {
 		enc := engine.Encryption{Ring: ring, Elements: crypt.DefaultElements(), OnDecryptFailure: fails.record}
 		opts = append(opts, engine.WithEncryption(enc))
-		auditStore = engine.SealedAuditStore(st, enc)
 	}
-	committer := audit.NewCommitter(auditStore)
-	t.Cleanup(committer.Close)
-	opts = append(opts, engine.WithAudit(engine.Auditor{Log: audit.NewLog(audit.ServerRef{Name: "hearth"}), Committer: committer}))
-	return engine.New(st, v, engine.DefaultConfig(), opts...)
+	eng := engine.New(st, v, engine.DefaultConfig(), opts...)
+	t.Cleanup(eng.Close)
+	return eng
 }
 
 func newRing(t testing.TB, st store.Store) *crypt.Ring {
@@ -445,13 +497,96 @@ func TestDecryptFailures(t *testing.T) {
 			if _, err := e.Read(ctx, p, "Patient", p2); err != nil {
 				t.Errorf("the undamaged resource: %v", err)
 			}
-			// An update of a resource whose stored form is damaged reads it
-			// first, and fails too rather than building on garbage.
-			if n := fails.count(); n < 5 {
-				t.Errorf("%d failures reported, want at least 5", n)
+			// A search that finds a damaged resource, an update, which reads
+			// the current version first, and a transaction entry fail too
+			// rather than serving or building on garbage.
+			if _, err := e.Search(ctx, p, engine.SearchRequest{Type: "Patient", Query: "_id=" + p3}); !fhir.IsKind(err, fhir.KindInternal) {
+				t.Errorf("search finding a damaged resource: %v", err)
+			}
+			if _, err := e.Update(ctx, p, "Patient", p4, []byte(`{"resourceType":"Patient","id":"`+p4+`"}`), engine.UpdateOptions{}); !fhir.IsKind(err, fhir.KindInternal) {
+				t.Errorf("update of a damaged resource: %v", err)
+			}
+			if _, err := e.Transaction(ctx, p, []engine.BundleEntry{{Method: "GET", URL: "Patient/" + p1}}); !fhir.IsKind(err, fhir.KindInternal) {
+				t.Errorf("transaction reading a damaged resource: %v", err)
+			}
+			if n := fails.count(); n < 8 {
+				t.Errorf("%d failures reported, want at least 8", n)
+			}
+			// Each failure has its AuditEvent: serious failure, naming the
+			// version that did not decrypt, whatever the interaction (the
+			// transaction's read entry has one of its own).
+			want := map[string]string{
+				"read " + p1: "Patient/" + p1 + "/_history/1", "read " + p3: "Patient/" + p3 + "/_history/1",
+				"read " + p4: "Patient/" + p4 + "/_history/1", "vread " + p5: "Patient/" + p5 + "/_history/1",
+				"history-type": "", "search-type": "Patient/" + p3 + "/_history/1",
+				"update " + p4: "Patient/" + p4 + "/_history/1", "transaction": "Patient/" + p1 + "/_history/1",
+			}
+			seen := map[string]bool{}
+			for _, ev := range decryptFailureEvents(t, b.st, "clinic") {
+				key := ev.interaction
+				if ev.interaction == "read" || ev.interaction == "vread" || ev.interaction == "update" {
+					key += " " + strings.TrimPrefix(strings.Split(ev.what, "/_history")[0], "Patient/")
+				}
+				ref, ok := want[key]
+				if seen[key] {
+					continue
+				}
+				if !ok {
+					t.Errorf("unexpected decryption failure event %+v", ev)
+					continue
+				}
+				if ref != "" && ev.what != ref || ref == "" && !strings.HasPrefix(ev.what, "Patient/") {
+					t.Errorf("%s: the AuditEvent names %q, want %q", key, ev.what, ref)
+				}
+				seen[key] = true
+			}
+			for key := range want {
+				if seen[key] {
+					continue
+				}
+				t.Errorf("no AuditEvent with outcome 8 naming the damaged resource for %s", key)
 			}
 		})
 	}
+}
+
+// failureEvent is an AuditEvent that records a decryption failure.
+type failureEvent struct {
+	interaction string // the restful-interaction subtype
+	what        string // the entity that failed to decrypt
+}
+
+// decryptFailureEvents lists the tenant's AuditEvents with outcome 8 that
+// say a stored version could not be decrypted, and the entity each names.
+func decryptFailureEvents(t testing.TB, st store.Store, tenant string) []failureEvent {
+	t.Helper()
+	entries, err := st.(store.AuditLog).ScanAudit(context.Background(), tenant, store.AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []failureEvent
+	for _, en := range entries {
+		var ae struct {
+			Outcome     string
+			OutcomeDesc string
+			Subtype     []struct{ Code string }
+			Entity      []struct{ What *struct{ Reference string } }
+		}
+		if err := json.Unmarshal(en.Body, &ae); err != nil {
+			t.Fatal(err)
+		}
+		if ae.Outcome != "8" || !strings.Contains(ae.OutcomeDesc, "could not be decrypted") {
+			continue
+		}
+		ev := failureEvent{interaction: ae.Subtype[0].Code}
+		for _, e := range ae.Entity {
+			if e.What != nil && strings.HasPrefix(ae.OutcomeDesc, "the protected elements of "+strings.Split(e.What.Reference, "/_history")[0]+" ") {
+				ev.what = e.What.Reference
+			}
+		}
+		out = append(out, ev)
+	}
+	return out
 }
 
 // Without encryption nothing changes: bodies are stored as served, and the

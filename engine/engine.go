@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hearth-fhir/hearth/audit"
 	"github.com/hearth-fhir/hearth/auth/scope"
 	"github.com/hearth-fhir/hearth/fhir"
 	"github.com/hearth-fhir/hearth/fhir/search"
@@ -125,6 +126,11 @@ func New(st store.Resources, v *fhir.Validator, cfg Config, opts ...Option) *Eng
 			panic(err)
 		}
 		e.registry = r
+	}
+	if e.audit != nil {
+		// After every option: the committer writes through the store as
+		// the options left it (encryption wraps it).
+		e.audit.Committer = audit.NewCommitter(e.store)
 	}
 	return e
 }

@@ -45,13 +45,14 @@ func (e *Engine) Search(ctx context.Context, p Principal, req SearchRequest) (Se
 	if req.Type == "" {
 		interaction = "search-system"
 	}
-	res, err := e.search(ctx, p, interaction, req)
+	res, err := e.search(ctx, p, interaction, req, nil)
 	ev := e.event(p, interaction, err)
 	ev.Query = req.Type + "?" + req.Query
 	return res, e.commitAudit(ctx, p, err, ev)
 }
 
-func (e *Engine) search(ctx context.Context, p Principal, interaction string, req SearchRequest) (SearchResult, error) {
+// search runs a search in tx, or (tx nil) on the store.
+func (e *Engine) search(ctx context.Context, p Principal, interaction string, req SearchRequest, tx store.Tx) (SearchResult, error) {
 	if req.Type != "" {
 		if err := checkType(req.Type); err != nil {
 			return SearchResult{}, err
@@ -70,9 +71,6 @@ func (e *Engine) search(ctx context.Context, p Principal, interaction string, re
 	if err := searchAllowed(p, q); err != nil {
 		return SearchResult{}, err
 	}
-	if err := checkSearchCompartment(p, q); err != nil {
-		return SearchResult{}, err
-	}
 	d, err := e.decide(ctx, p, interaction, req.Type, "", nil, nil)
 	if err != nil {
 		return SearchResult{}, err
@@ -84,7 +82,11 @@ func (e *Engine) search(ctx context.Context, p Principal, interaction string, re
 	if err != nil {
 		return SearchResult{}, err
 	}
-	cons = append(append(cons, readConstraints(p, q)...), req.Constraints...)
+	scoped, err := e.scopeConstraints(p, q)
+	if err != nil {
+		return SearchResult{}, err
+	}
+	cons = append(append(append(cons, scoped...), readConstraints(p, q)...), req.Constraints...)
 	sq := store.SearchQuery{
 		Types: q.Types, Where: q.Criteria, Sort: q.Sort, Include: q.Include, Constraints: cons,
 	}
@@ -104,16 +106,23 @@ func (e *Engine) search(ctx context.Context, p Principal, interaction string, re
 	case search.TotalAccurate, search.TotalEstimate:
 		sq.Total = true
 	case search.TotalDefault:
-		// Counting costs a second query; by default only the first page
-		// pays it (and a count-only search, which is nothing else).
-		sq.Total = sq.Cursor == nil || sq.Count == 0
+		// Counting every match costs more than the page itself on a broad
+		// search (50,000 matches counted to show 20), so by default only a
+		// count-only search counts; clients that want Bundle.total ask for
+		// _total=accurate (docs/decisions.md).
+		sq.Total = sq.Count == 0
 	}
 	if e.cfg.SearchTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, e.cfg.SearchTimeout)
 		defer cancel()
 	}
-	page, err := e.store.Search(ctx, p.Tenant, sq)
+	var page store.SearchPage
+	if tx != nil {
+		page, err = tx.Search(ctx, sq)
+	} else {
+		page, err = e.store.Search(ctx, p.Tenant, sq)
+	}
 	if err != nil {
 		return SearchResult{}, err
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"net/url"
 	"strings"
 
 	"github.com/hearth-fhir/hearth/fhir"
@@ -45,21 +46,37 @@ func (e *Engine) policyConstraints(cs policy.Constraints, types []string) ([]sto
 
 // policyCriterion parses one policy match, Param=v1,v2 on typ.
 func (e *Engine) policyCriterion(typ string, m policy.Match) (search.Criterion, error) {
-	vals := make([]string, len(m.Values))
-	for i, v := range m.Values {
+	c, err := e.criterion(typ, m.Param, m.Values)
+	if err != nil {
+		// A policy naming a parameter the type does not have is a bug in
+		// the policy, not in the request.
+		return search.Criterion{}, &fhir.Error{Kind: fhir.KindInternal, Op: "engine.policy",
+			Message: "the access policy's search constraint on " + typ + " is invalid", Cause: err}
+	}
+	return c, nil
+}
+
+// criterion parses the search criterion param=v1,v2 on typ; values are
+// taken literally (commas and backslashes in them escaped).
+func (e *Engine) criterion(typ, param string, values []string) (search.Criterion, error) {
+	vals := make([]string, len(values))
+	for i, v := range values {
 		vals[i] = strings.NewReplacer(`\`, `\\`, `,`, `\,`).Replace(v)
 	}
-	q, err := e.registry.Parse(typ, m.Param+"="+strings.Join(vals, ","), search.ParseOptions{
+	return e.queryCriterion(typ, param, strings.Join(vals, ","))
+}
+
+// queryCriterion parses param=value on typ, value in search syntax (commas
+// separate alternatives).
+func (e *Engine) queryCriterion(typ, param, value string) (search.Criterion, error) {
+	q, err := e.registry.Parse(typ, param+"="+url.QueryEscape(value), search.ParseOptions{
 		Base: e.cfg.BaseURL, Now: e.now(), Strict: true,
 	})
 	if err == nil && len(q.Criteria) != 1 {
 		err = fhir.Errorf(fhir.KindInvalid, "no criterion")
 	}
 	if err != nil {
-		// A policy naming a parameter the type does not have is a bug in
-		// the policy, not in the request.
-		return search.Criterion{}, &fhir.Error{Kind: fhir.KindInternal, Op: "engine.policy",
-			Message: "the access policy's search constraint on " + typ + " is invalid", Cause: err}
+		return search.Criterion{}, err
 	}
 	return q.Criteria[0], nil
 }

@@ -28,16 +28,11 @@ func (e *Engine) writeVersion(ctx context.Context, p Principal, interaction, typ
 		if err != nil {
 			return Result{}, err
 		}
-		err = e.store.Tx(ctx, p.Tenant, func(tx store.Tx) error {
-			if err := tx.Put(ctx, w); err != nil {
-				return err
-			}
-			it := interaction
-			if created {
-				it = "create" // update-as-create
-			}
-			return e.auditIn(ctx, tx, withPatients(e.event(p, it, nil, Ref{w.Record.Type, w.Record.ID, w.Record.Version}), w.Record))
-		})
+		it := interaction
+		if created {
+			it = "create" // update-as-create
+		}
+		err = e.commitWrite(ctx, p.Tenant, w, withPatients(e.event(p, it, nil, Ref{w.Record.Type, w.Record.ID, w.Record.Version}), w.Record))
 		if fhir.IsKind(err, fhir.KindConflict) {
 			if ifMatch != 0 {
 				return Result{}, lostRace(typ, id, ifMatch)

@@ -59,7 +59,10 @@ type Server struct {
 	URL   string // base URL without /fhir
 	Store store.Store
 	Auth  *auth.Server // the authorization server, for launches, users and sessions
-	t     testing.TB
+	// Metrics serves the Prometheus metrics when the configuration asks
+	// for them (app.Config.Metrics); nil otherwise.
+	Metrics http.Handler
+	t       testing.TB
 }
 
 // Option changes the configuration of a test server.
@@ -82,7 +85,7 @@ func Start(t testing.TB, st store.Store, opts ...Option) *Server {
 	ts.Config.Handler = a.Handler
 	ts.Start()
 	t.Cleanup(ts.Close)
-	return &Server{URL: base, Store: st, Auth: a.Auth, t: t}
+	return &Server{URL: base, Store: st, Auth: a.Auth, Metrics: a.Metrics, t: t}
 }
 
 // FHIR returns the FHIR base URL.

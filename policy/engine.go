@@ -42,6 +42,7 @@ type Engine struct {
 type compiled struct {
 	query rego.PreparedEvalQuery
 	stamp string // what the policy directory looked like when loaded
+	memo  *memo  // nil unless the policy is pure
 }
 
 // Option sets an optional engine setting.
@@ -140,14 +141,23 @@ func (e *Engine) compile(ctx context.Context) (*compiled, error) {
 		}
 	}
 	opts := []func(*rego.Rego){rego.Query(query)}
+	parsed := make(map[string]*ast.Module, len(modules))
 	for _, name := range sortedKeys(modules) {
-		opts = append(opts, rego.Module(name, modules[name]))
+		m, err := ast.ParseModuleWithOpts(name, modules[name], ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			return nil, fmt.Errorf("policy: does not compile: %w", err)
+		}
+		parsed[name] = m
+		opts = append(opts, rego.ParsedModule(m))
 	}
 	pq, err := rego.New(opts...).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("policy: does not compile: %w", err)
 	}
 	c := &compiled{query: pq, stamp: stamp}
+	if pure(parsed) {
+		c.memo = newMemo()
+	}
 	if err := c.selfTest(ctx); err != nil {
 		return nil, err
 	}
@@ -229,6 +239,22 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 }
 
 func (c *compiled) decide(ctx context.Context, in Input) (Decision, error) {
+	if c.memo == nil {
+		return c.evaluate(ctx, in)
+	}
+	k := in.key()
+	if d, ok := c.memo.get(k); ok {
+		return d, nil
+	}
+	d, err := c.evaluate(ctx, in)
+	if err == nil {
+		c.memo.put(k, d)
+	}
+	return d, err
+}
+
+// evaluate runs the prepared query on in.
+func (c *compiled) evaluate(ctx context.Context, in Input) (Decision, error) {
 	input, err := in.value()
 	if err != nil {
 		return Decision{}, err

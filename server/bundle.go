@@ -88,6 +88,9 @@ func (s *Server) bundleResponse(r *http.Request, typ string, results []engine.En
 		case prefer == "OperationOutcome":
 			entry.Response.Outcome = fhir.NewOutcome(fhir.Issue{Severity: "information", Code: "informational",
 				Diagnostics: resp.Status}).JSON()
+		case res.Search != nil && res.Method != http.MethodHead:
+			// A search entry's resource is its searchset, whatever Prefer says.
+			entry.Resource = s.searchBundle(r, res.Search.Request, res.Search.Result)
 		case prefer != "minimal" && res.Method != http.MethodDelete && res.Method != http.MethodHead &&
 			!res.NotModified && res.Record.Body != nil:
 			entry.Resource = res.Record.Body

@@ -297,3 +297,49 @@ func countAll(t *testing.T, c client, typ string) int {
 	}
 	return n
 }
+
+// Search entries (GET Type?criteria) answer with a searchset Bundle as
+// the entry's resource; in a transaction they run last and see its writes.
+func TestSearchEntries(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, srv *hearthtest.Server) {
+		c := client{t: t, srv: srv, token: srv.Token("default", "system/*.cruds")}
+		searchset := func(t *testing.T, e map[string]any) []any {
+			t.Helper()
+			res, ok := e["resource"].(map[string]any)
+			if !ok || res["resourceType"] != "Bundle" || res["type"] != "searchset" {
+				t.Fatalf("search entry resource is not a searchset: %v", e)
+			}
+			got, _ := res["entry"].([]any)
+			return got
+		}
+		r := c.do("POST", "", bundle("transaction",
+			entry("", "GET", "Patient?family=yu", ""),
+			entry("urn:uuid:0b5d8c3e-1f0e-4c3a-9a8e-2b7a1d3c4e5f", "POST", "Patient", `{"resourceType":"Patient","name":[{"family":"Yu"}]}`),
+		)).expect(t, http.StatusOK)
+		if got := strings.Join(responseStatuses(t, r), ","); got != "200 OK,201 Created" {
+			t.Fatalf("statuses %s", got)
+		}
+		if got := searchset(t, entries(r.json(t))[0]); len(got) != 1 {
+			t.Fatalf("transaction search found %d, want the Patient created in the same transaction", len(got))
+		}
+
+		r = c.do("POST", "", bundle("batch",
+			entry("", "GET", "Patient?family=yu&_total=accurate", ""),
+			entry("", "GET", "Patient?family=nobody", ""),
+			entry("", "GET", "Patient?birthdate=notadate", ""),
+		)).expect(t, http.StatusOK)
+		if got := strings.Join(responseStatuses(t, r), ","); got != "200 OK,200 OK,400 Bad Request" {
+			t.Fatalf("statuses %s", got)
+		}
+		es := entries(r.json(t))
+		if got := searchset(t, es[0]); len(got) != 1 {
+			t.Errorf("batch search found %d, want 1", len(got))
+		}
+		if total := es[0]["resource"].(map[string]any)["total"]; total != float64(1) {
+			t.Errorf("_total=accurate in a search entry: total %v", total)
+		}
+		if got := searchset(t, es[1]); len(got) != 0 {
+			t.Errorf("search for nobody found %d", len(got))
+		}
+	})
+}

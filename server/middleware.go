@@ -71,6 +71,9 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
+		if s.cfg.Observer != nil {
+			s.cfg.Observer.ObserveRequest(interactionOf(r), rec.status, time.Since(start))
+		}
 		names := make([]string, 0, len(r.URL.Query()))
 		for k := range r.URL.Query() {
 			names = append(names, k)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -32,6 +33,14 @@ type Config struct {
 	Version string
 	// UpdateCreate is reported in the CapabilityStatement; the engine enforces it.
 	UpdateCreate bool
+	// Observer, when set, hears of every answered request (metrics).
+	Observer Observer
+}
+
+// Observer hears of every answered request: the interaction it was (see
+// interactionOf), its status and how long it took.
+type Observer interface {
+	ObserveRequest(interaction string, status int, elapsed time.Duration)
 }
 
 // Server is the FHIR HTTP API.
@@ -62,6 +71,7 @@ func New(eng *engine.Engine, authn Authenticator, extra http.Handler, cfg Config
 		r.Handle("/.well-known/*", extra)
 		r.Handle("/auth/*", extra)
 		r.Handle("/fhir/.well-known/*", extra)
+		r.Handle("/admin/*", extra)
 	}
 	s.router = r
 	return s

@@ -158,3 +158,12 @@ type Store interface {
 	Migrate(ctx context.Context) error
 	Close() error
 }
+
+// TenantDeleter is the optional Store capability of removing a tenant: every
+// row it owns, in every table that has a tenant_id, in one transaction.
+// Callers destroy the tenant's encryption keys first (engine.DeleteTenant).
+type TenantDeleter interface {
+	// DeleteTenant removes the tenant's rows and returns how many it
+	// removed; a tenant without rows is 0, not an error.
+	DeleteTenant(ctx context.Context, tenant string) (int64, error)
+}

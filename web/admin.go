@@ -37,6 +37,8 @@ func (p *Pages) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 			status, msg = http.StatusConflict, fe.Message
 		case fhir.KindNotFound:
 			status, msg = http.StatusNotFound, fe.Message
+		case fhir.KindNotSupported:
+			status, msg = http.StatusNotImplemented, fe.Message
 		}
 	}
 	if status == http.StatusInternalServerError {
@@ -47,12 +49,18 @@ func (p *Pages) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 
 // admin authenticates an administrator and returns its tenant.
 func (p *Pages) admin(w http.ResponseWriter, r *http.Request) (string, bool) {
+	cl, ok := p.adminClaims(w, r)
+	return cl.Tenant, ok
+}
+
+// adminClaims authenticates an administrator and returns its token's claims.
+func (p *Pages) adminClaims(w http.ResponseWriter, r *http.Request) (auth.Claims, bool) {
 	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	cl, err := p.auth.Verify(r.Context(), strings.TrimSpace(tok))
 	if !strings.EqualFold(scheme, "Bearer") || err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hearth", error="invalid_token"`)
 		writeAPI(w, http.StatusUnauthorized, apiError{"invalid_token"})
-		return "", false
+		return auth.Claims{}, false
 	}
 	sc, _ := scopeParse(cl.Scope)
 	systemWriter := cl.UserID() == "" && slices.ContainsFunc(sc.Resource, func(s scopeT) bool {
@@ -60,9 +68,9 @@ func (p *Pages) admin(w http.ResponseWriter, r *http.Request) (string, bool) {
 	})
 	if !slices.Contains(cl.Roles, "admin") && !systemWriter {
 		writeAPI(w, http.StatusForbidden, apiError{"insufficient_scope"})
-		return "", false
+		return auth.Claims{}, false
 	}
-	return cl.Tenant, true
+	return cl, true
 }
 
 func decode(r *http.Request, v any) error {

@@ -120,6 +120,30 @@ func testRefreshRotationAndReuse(t *testing.T, e *env) {
 	}
 }
 
+// An online_access refresh token works while its login session lives:
+// signing out ends it, while an offline_access token of the same login
+// keeps working.
+func TestOnlineAccessEndsWithTheLogin(t *testing.T) {
+	e := newEnv(t)
+	b := newBrowser(t)
+	on := e.launchIn(b, "launch/patient patient/*.rs online_access")
+	off := e.launchIn(b, "launch/patient patient/*.rs offline_access")
+	if on.RefreshToken == "" || off.RefreshToken == "" {
+		t.Fatalf("refresh tokens: online %q, offline %q", on.RefreshToken, off.RefreshToken)
+	}
+	r := e.refresh(on.RefreshToken)
+	if r.Status != http.StatusOK {
+		t.Fatalf("online_access refresh while signed in = %+v", r)
+	}
+	b.do(http.MethodGet, e.srv.URL+"/oauth2/logout", nil)
+	if r := e.refresh(r.RefreshToken); r.Status != http.StatusBadRequest || r.Error != "invalid_grant" {
+		t.Errorf("online_access refresh after sign-out = %+v, want invalid_grant", r)
+	}
+	if r := e.refresh(off.RefreshToken); r.Status != http.StatusOK {
+		t.Errorf("offline_access refresh after sign-out = %+v", r)
+	}
+}
+
 // Five wrong passwords lock the account for the lockout duration: even the
 // right password fails until it has passed.
 func TestLockout(t *testing.T) {

@@ -308,11 +308,18 @@ func (e *env) refresh(rt string) tokenResponse {
 // (choosing e.patient), consent with all offered scopes, code exchange.
 func (e *env) launch(scope string) tokenResponse {
 	e.t.Helper()
-	b := newBrowser(e.t)
+	return e.launchIn(newBrowser(e.t), scope)
+}
+
+// launchIn is launch in browser b, whose login session it starts or reuses.
+func (e *env) launchIn(b *browser, scope string) tokenResponse {
+	e.t.Helper()
 	verifier, challenge := pkce()
 	page := b.follow(e.authorizeURL(scope, challenge, nil))
-	r := e.login(b, page, "dr.who", e.password)
-	page = b.follow(r.location)
+	if strings.Contains(page.body, `name="password"`) { // not signed in yet
+		r := e.login(b, page, "dr.who", e.password)
+		page = b.follow(r.location)
+	}
 	if strings.Contains(page.body, "Choose a patient") {
 		page = b.follow(e.srv.URL + "/auth/consent?id=" + url.QueryEscape(fields(page.body).Get("id")) + "&patient=" + e.patient)
 	}

@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,31 +12,94 @@ import (
 	"github.com/hearth-fhir/hearth/store"
 )
 
-// Searches by a patient-limited token must name the launch patient.
+// Searches by a patient-limited token see the launch patient's compartment
+// only, whatever the query says: other patients' resources are filtered
+// out of the matches, includes and counts, not refused.
 func TestPatientScopedSearch(t *testing.T) {
 	e := newEnv(t)
 	sys := e.adminToken()
-	e.create(sys, "Observation", `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/`+e.patient+`"}}`)
+	other := e.create(sys, "Patient", `{"resourceType":"Patient","name":[{"family":"Other"}]}`)
+	doc := e.create(sys, "Practitioner", `{"resourceType":"Practitioner","name":[{"family":"Doc"}]}`)
+	obs := func(patient string) string {
+		return `{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/` + patient +
+			`"},"performer":[{"reference":"Practitioner/` + doc + `"}]}`
+	}
+	own := e.create(sys, "Observation", obs(e.patient))
+	e.create(sys, "Observation", obs(other))
+	// In the compartment through a participant's actor, a path below the top level.
+	appt := e.create(sys, "Appointment", `{"resourceType":"Appointment","status":"booked","participant":[{"actor":{"reference":"Patient/`+e.patient+`"},"status":"accepted"}]}`)
+	e.create(sys, "Appointment", `{"resourceType":"Appointment","status":"booked","participant":[{"actor":{"reference":"Patient/`+other+`"},"status":"accepted"}]}`)
+
 	tok := e.launch("launch/patient patient/*.rs").AccessToken
 	for _, tc := range []struct {
 		query string
-		want  int
+		want  []string
 	}{
-		{"/Observation?patient=" + e.patient, 200},
-		{"/Observation?subject=Patient/" + e.patient, 200},
-		{"/Patient?_id=" + e.patient, 200},
-		{"/Observation", 403},
-		{"/Observation?patient=someone-else", 403},
-		{"/Observation?patient=" + e.patient + "&_include=Observation:performer", 403},
-		{"/Patient", 403},
+		{"/Observation?patient=" + e.patient, []string{"Observation/" + own}},
+		{"/Observation?subject=Patient/" + e.patient, []string{"Observation/" + own}},
+		{"/Observation", []string{"Observation/" + own}},
+		{"/Observation?patient=" + other, nil},
+		{"/Observation?_total=accurate", []string{"Observation/" + own}},
+		// Practitioners are outside the Patient compartment: not included.
+		{"/Observation?_include=Observation:performer", []string{"Observation/" + own}},
+		{"/Patient", []string{"Patient/" + e.patient}},
+		{"/Patient?_id=" + other, nil},
+		{"/Appointment", []string{"Appointment/" + appt}},
 	} {
-		if s, body := e.fhirDo(tok, "GET", tc.query, ""); s != tc.want {
-			t.Errorf("GET %s = %d, want %d: %.200s", tc.query, s, tc.want, body)
+		s, body := e.fhirDo(tok, "GET", tc.query, "")
+		if s != 200 {
+			t.Errorf("GET %s = %d: %.200s", tc.query, s, body)
+			continue
+		}
+		var b struct {
+			Total *int `json:"total"`
+			Entry []struct {
+				Resource struct {
+					ResourceType string `json:"resourceType"`
+					ID           string `json:"id"`
+				} `json:"resource"`
+			} `json:"entry"`
+		}
+		if err := json.Unmarshal([]byte(body), &b); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, en := range b.Entry {
+			got = append(got, en.Resource.ResourceType+"/"+en.Resource.ID)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("GET %s found %v, want %v", tc.query, got, tc.want)
+		}
+		if b.Total != nil && *b.Total != len(tc.want) {
+			t.Errorf("GET %s: total %d counts what the caller may not see", tc.query, *b.Total)
 		}
 	}
+	if s, body := e.fhirDo(tok, "GET", "/Appointment/"+appt, ""); s != 200 {
+		t.Errorf("read of an Appointment the patient takes part in: %d %.200s", s, body)
+	}
+	if s, _ := e.fhirDo(tok, "GET", "/Observation/_history", ""); s != 403 {
+		t.Errorf("type history for a patient-limited token: %d, want 403", s)
+	}
 	user := e.launch("user/Observation.rs").AccessToken
-	if s, _ := e.fhirDo(user, "GET", "/Observation", ""); s != 200 {
-		t.Errorf("user/ scope search: %d", s)
+	if s, body := e.fhirDo(user, "GET", "/Observation?patient="+other, ""); s != 200 || !strings.Contains(body, `"entry"`) {
+		t.Errorf("user/ scope search of another patient: %d %.200s", s, body)
+	}
+}
+
+// A granular scope keeps a search to the resources matching its parameters.
+func TestGranularScopedSearch(t *testing.T) {
+	e := newEnv(t)
+	sys := e.adminToken()
+	obs := func(cat string) string {
+		return `{"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"` + labCat + `","code":"` + cat +
+			`"}]}],"code":{"text":"x"},"subject":{"reference":"Patient/` + e.patient + `"}}`
+	}
+	lab := e.create(sys, "Observation", obs("laboratory"))
+	e.create(sys, "Observation", obs("vital-signs"))
+	tok := e.launch("launch/patient patient/Observation.rs?category=" + labCat + "|laboratory").AccessToken
+	s, body := e.fhirDo(tok, "GET", "/Observation?_total=accurate", "")
+	if s != 200 || !strings.Contains(body, `"total":1`) || !strings.Contains(body, lab) {
+		t.Errorf("granular search: %d %.300s", s, body)
 	}
 }
 

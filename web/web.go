@@ -66,6 +66,8 @@ func New(a *auth.Server, eng *engine.Engine, log *slog.Logger) (*Pages, error) {
 	p.mux.HandleFunc("POST /auth/admin/users/{id}/signout", p.adminSignOut)
 	p.mux.HandleFunc("POST /auth/admin/launch", p.adminLaunch)
 	p.mux.HandleFunc("POST /auth/admin/clients", p.adminRegisterClient)
+	p.mux.HandleFunc("POST /admin/keys/rotate", p.adminRotateKeys)
+	p.mux.HandleFunc("GET /admin/keys/status", p.adminKeyStatus)
 	return p, nil
 }
 

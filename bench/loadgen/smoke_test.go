@@ -40,7 +40,7 @@ func TestWorkloadsSmoke(t *testing.T) {
 			}
 			results := loadgen.Run(ctx, ws, loadgen.Settings{Target: "hearth", Duration: 150 * time.Millisecond,
 				Concurrency: []int{1, 2}, ServerPID: os.Getpid()})
-			checkResults(t, results, []string{"W1", "W2", "W6", "W7"})
+			checkResults(t, results, []string{"W1", "W2", "W3-high", "W3-low", "W3-unique", "W4", "W5", "W6", "W7", "W8"})
 		})
 	}
 }

@@ -60,7 +60,7 @@ func NewSuite(c *Client, opt Options) *Suite {
 }
 
 // AllWorkloads names the HTTP workloads in the order they run.
-func AllWorkloads() []string { return []string{"W1", "W2", "W3", "W4", "W5", "W6", "W7"} }
+func AllWorkloads() []string { return []string{"W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"} }
 
 // Workloads returns the named workloads (all when names is empty) in the
 // order of AllWorkloads. W3 expands to its three selectivities.
@@ -94,6 +94,8 @@ func (s *Suite) Workloads(names []string) ([]Workload, error) {
 			out = append(out, s.update())
 		case "W7":
 			out = append(out, s.mixed())
+		case "W8":
+			out = append(out, s.paging())
 		}
 	}
 	return out, nil

@@ -63,7 +63,7 @@ func parseFlags(mode string, args []string, stderr io.Writer) (config, error) {
 	}
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "measured time per workload and concurrency level")
 	conc := fs.String("concurrency", "1,4,16", "comma-separated concurrency levels")
-	wl := fs.String("workloads", "", "comma-separated workloads (default all): W1,W2,W3,W4,W5,W6,W7")
+	wl := fs.String("workloads", "", "comma-separated workloads (default all): W1,W2,W3,W4,W5,W6,W7,W8")
 	fs.IntVar(&c.seedCount, "seed-count", 100_000, "Communications seeded for the searches (W3, W4)")
 	fs.IntVar(&c.readSet, "read-set", 1000, "Communications seeded for reads (W2)")
 	fs.Uint64Var(&c.maxOps, "max-ops", 10_000_000, "operations per worker and level at most, beside --duration")

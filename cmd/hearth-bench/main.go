@@ -1,6 +1,6 @@
 // Command hearth-bench measures a FHIR server and the database beneath it.
 //
-//	hearth-bench run     --base-url URL [auth]      HTTP workloads W1–W7 against any FHIR R4 server
+//	hearth-bench run     --base-url URL [auth]      HTTP workloads W1–W8 against any FHIR R4 server
 //	hearth-bench raw     --database-url URL | --sqlite PATH   the driver-level ceiling
 //	hearth-bench compare --base-url URL [auth] --database-url URL | --sqlite PATH
 //	                                                 both, interleaved, each Hearth figure as a share of its ceiling
@@ -61,7 +61,8 @@ func usage(w io.Writer) {
 
 commands:
   run      HTTP workloads against a FHIR base URL (W1 create, W2 read, W3 token search,
-           W4 _include, W5 Synthea transactions, W6 update with If-Match, W7 mixed CRUD)
+           W4 _include, W5 Synthea transactions, W6 update with If-Match, W7 mixed CRUD,
+           W8 paging through every Communication)
   raw      the same work straight through the database driver: the ceiling
            (--database-url postgres://... or --sqlite PATH)
   compare  both on the database Hearth uses, each level followed at once by its ceiling;

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/hearth-fhir/hearth/app"
 	"github.com/hearth-fhir/hearth/auth/scope"
 	"github.com/hearth-fhir/hearth/engine"
 	"github.com/hearth-fhir/hearth/fhir"
@@ -60,23 +59,14 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	st, err := f.storage.open(ctx)
+	st, kr, err := openEncrypted(ctx, f.storage, f.encryption)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	kr, err := f.encryption.open(st, f.storage.dataDir)
-	if err != nil {
-		return err
-	}
-	if err := kr.check(ctx); err != nil {
-		return err
-	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	kr.warn(log)
-	cfg := app.DefaultConfig("")
-	cfg.Encryption = kr.engineEncryption(log)
-	eng, err := app.Engine(cfg, st)
+	eng, err := kr.engine(ctx, st, log)
 	if err != nil {
 		return err
 	}

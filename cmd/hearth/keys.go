@@ -18,9 +18,13 @@ const keysUsage = `usage: hearth keys <command> [flags]
   status   the key versions of each tenant and how many stored elements use each
   rotate   make a new key version for new writes, then re-encrypt stored rows to it
            (the server keeps running; this may run beside it)
-  rewrap   re-wrap every tenant key with --master-key-file after a master key change;
+  rewrap   re-seal the tenant key files with --master-key-file after a master key change;
            needs the old key as --previous-master-key-file; touches no data
-  shred    destroy a tenant's keys: all of its data, backups included, becomes unreadable`
+  shred    destroy a tenant's keys: all of its data, backups included, becomes unreadable
+           (hearth tenant delete also deletes its rows)
+
+Every command first moves keys that the master key wraps in the database (as before
+--tenant-key-dir existed) under their tenants' keys.`
 
 // keys handles "hearth keys …".
 func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -38,19 +42,33 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ef.enabled = true
-	st, err := sf.open(ctx)
+	st, kr, err := openEncrypted(ctx, sf, ef)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	kr, err := ef.open(st, sf.dataDir)
-	if err != nil {
-		return err
-	}
 	ks := st.(crypt.KeyStore)
 	bs, ok := st.(crypt.BodyStore)
 	if !ok {
 		return errors.New("this store cannot re-encrypt")
+	}
+	if args[0] == "rewrap" {
+		// The files first: moving keys needs the tenant keys readable.
+		if kr.previous == nil {
+			return errors.New("rewrap needs --previous-master-key-file (the old key) and the new key as --master-key-file or HEARTH_MASTER_KEY")
+		}
+		n, err := kr.tenants.Reseal(ctx)
+		fmt.Fprintf(stdout, "%d tenant key files in %s re-sealed with %s\n", n, kr.tenants.Dir(), kr.wrapper.ID())
+		if err != nil {
+			return err
+		}
+	}
+	rep, err := kr.migrate(ctx)
+	if rep.Rewrapped > 0 || args[0] == "rewrap" {
+		fmt.Fprintf(stdout, "%d tenants: %d keys re-wrapped under their tenant keys, %d already were\n", rep.Tenants, rep.Rewrapped, rep.Current)
+	}
+	if err != nil {
+		return err
 	}
 	tenants := []string{*tenant}
 	if *tenant == "" {
@@ -69,12 +87,7 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	case "rewrap":
-		if kr.previous == nil {
-			return errors.New("rewrap needs --previous-master-key-file (the old key) and the new key as --master-key-file or HEARTH_MASTER_KEY")
-		}
-		rep, err := crypt.RewrapKeys(ctx, ks, kr.wrapper, kr.previous)
-		fmt.Fprintf(stdout, "%d tenants: %d keys re-wrapped with %s, %d already were\n", rep.Tenants, rep.Rewrapped, kr.wrapper.ID(), rep.Current)
-		return err
+		return nil
 	case "shred":
 		if *tenant == "" || *confirm != *tenant {
 			return errors.New("shred needs --tenant T --confirm T")
@@ -82,7 +95,8 @@ func keys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := kr.ring.Shred(ctx, *tenant); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "tenant %s: keys destroyed; its encrypted data can no longer be read\n", *tenant)
+		fmt.Fprintf(stdout, "tenant %s: keys destroyed; its encrypted data can no longer be read. "+
+			"Remove %s from every backup of the tenant key directory too.\n", *tenant, kr.tenants.Path(*tenant))
 		return nil
 	}
 	return errors.New(keysUsage)
@@ -96,6 +110,11 @@ func keysStatus(ctx context.Context, kr *keyring, bs crypt.BodyStore, tenants []
 		infos, err := kr.ring.Keys(ctx, t)
 		if err != nil {
 			return err
+		}
+		if info, err := kr.tenants.Info(t); err == nil {
+			fmt.Fprintf(tw, "%s\ttenant (file)\t%d\t%s\t%s\t\t\n", t, info.Version, info.CreatedAt.Format(time.DateTime), info.KEKID)
+		} else {
+			fmt.Fprintf(tw, "%s\ttenant (NO FILE)\t\t\t\t\t\n", t)
 		}
 		elements, bodies, err := crypt.Census(ctx, bs, t)
 		if err != nil {
@@ -124,6 +143,9 @@ func keysStatus(ctx context.Context, kr *keyring, bs crypt.BodyStore, tenants []
 		sort.Ints(lost)
 		for _, v := range lost {
 			fmt.Fprintf(tw, "%s\tdata (NO KEY)\t%d\t\t\t%d\t%d\n", t, v, elements[v], bodies[v])
+		}
+		if bodies[0] > 0 {
+			fmt.Fprintf(tw, "%s\tDAMAGED\t\t\t\t\t%d\n", t, bodies[0])
 		}
 	}
 	return tw.Flush()

@@ -97,8 +97,15 @@ func TestKeysCommands(t *testing.T) {
 	// A new master key: rewrap with both, then only the new one works.
 	newKey := filepath.Join(t.TempDir(), "new.key")
 	os.WriteFile(newKey, []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))), 0o600)
+	// The tenant keys stay where they are, in the data directory beside the
+	// generated key; the new key file elsewhere would look beside itself.
 	out, err = hearthCmd(t, noKey, append([]string{"keys", "rewrap", "--master-key-file", newKey, "--previous-master-key-file", generated}, data...)...)
-	if err != nil || !strings.Contains(out, "keys re-wrapped") {
+	if err == nil || !strings.Contains(out, "--tenant-key-dir") {
+		t.Fatalf("keys rewrap looking for tenant keys in the wrong place: %v\n%s", err, out)
+	}
+	data = append(data, "--tenant-key-dir", filepath.Join(dir, "tenant-keys"))
+	out, err = hearthCmd(t, noKey, append([]string{"keys", "rewrap", "--master-key-file", newKey, "--previous-master-key-file", generated}, data...)...)
+	if err != nil || !strings.Contains(out, "1 tenant key files") || !strings.Contains(out, "re-sealed") {
 		t.Fatalf("keys rewrap: %v\n%s", err, out)
 	}
 	if out, err := hearthCmd(t, noKey, append(append([]string{"import"}, data...), ndjson)...); err == nil {
@@ -148,8 +155,8 @@ func checkNoMarker(t *testing.T, dir string, markers ...string) {
 	t.Helper()
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if e.Name() == crypt.GeneratedKeyFile {
-			continue
+		if e.Name() == crypt.GeneratedKeyFile || e.IsDir() {
+			continue // the keys, and tenant-keys/, hold keys only
 		}
 		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {

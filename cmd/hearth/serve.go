@@ -46,9 +46,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	mfaRoles := fs.String("mfa-roles", "", "comma-separated roles whose users must use TOTP")
 	refreshTTL := fs.Duration("refresh-token-ttl", 30*24*time.Hour, "lifetime of offline_access refresh tokens")
 	ratePerMinute := fs.Float64("auth-rate-limit", 120, "login and token requests per minute per client IP and per client")
+	pprofAddr := fs.String("pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060 (off when empty)")
 	trustedFile := fs.String("trusted-issuers", "", "JSON file listing trusted external OpenID providers (see docs/smart.md)")
 	retentionDays := fs.Int("audit-retention", int(audit.DefaultRetention/(24*time.Hour)),
 		"days AuditEvents are kept: a purge job removes older ones at start and every 24 hours (0: keep them all)")
+	metricsAddr := fs.String("metrics-addr", "",
+		"serve Prometheus metrics at /metrics on this address, a listener of its own without authentication "+
+			"(bind it to loopback or an internal network); default: no metrics")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -71,17 +75,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if *baseURL == "" {
 		*baseURL = "http://" + ln.Addr().String()
 	}
-	st, err := sf.open(ctx)
+	st, kr, err := openEncrypted(ctx, sf, ef)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer st.Close()
-	kr, err := ef.open(st, sf.dataDir)
-	if err != nil {
-		ln.Close()
-		return err
-	}
 	kr.warn(log)
 	if err := kr.check(ctx); err != nil {
 		ln.Close()
@@ -105,7 +104,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			return fmt.Errorf("--trusted-issuers: %w", err)
 		}
 	}
-	handler, err := app.New(ctx, cfg, st, log)
+	cfg.Metrics = *metricsAddr != ""
+	a, err := app.Assemble(ctx, cfg, st, log)
 	if err != nil {
 		return err
 	}
@@ -113,21 +113,44 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	stopRetention := startRetention(ctx, st, time.Duration(*retentionDays)*24*time.Hour, log)
 	defer stopRetention()
 
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	if *pprofAddr != "" {
+		if err := servePprof(ctx, *pprofAddr, log); err != nil {
+			return err
+		}
+	}
+	errorLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	servers := []*http.Server{{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errorLog}}
+	listeners := []net.Listener{ln}
+	if *metricsAddr != "" {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.Metrics)
+		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errorLog})
+		listeners = append(listeners, mln)
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
 	log.Info("hearth listening", "addr", ln.Addr().String(), "base_url", *baseURL, "store", sf.kind())
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc:
 	case <-ctx.Done():
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) && serveErr == nil {
+			serveErr = err
+		}
 	}
-	return nil
+	return serveErr
 }
 
 // startRetention runs the audit purge job until the returned function is

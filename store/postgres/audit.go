@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,6 +43,10 @@ var (
 			AS v(seq, recorded, param, system, value), head
 	)
 	SELECT (SELECT count(*) FROM head)`
+	// auditStrictSQL fails (division by zero) instead of answering 0 when
+	// the head moved, so that it aborts a pipelined group (see group.go).
+	auditStrictSQL = strings.TrimSuffix(auditMoveAndPutSQL, `SELECT (SELECT count(*) FROM head)`) +
+		`SELECT 1 / (SELECT count(*)::int FROM head)`
 )
 
 // AuditHead locks the tenant's chain head row (SELECT … FOR UPDATE) until
@@ -77,25 +82,8 @@ func (t *tx) PutAudit(ctx context.Context, head store.AuditHead, entries []store
 	if err := sqlbase.CheckAudit(op, head, entries); err != nil {
 		return err
 	}
-	n := len(entries)
-	seqs, ids, recorded := make([]int64, n), make([]string, n), make([]int64, n)
-	prevs, hashes, bodies := make([][]byte, n), make([][]byte, n), make([][]byte, n)
-	for i, e := range entries {
-		seqs[i], ids[i], recorded[i] = e.Seq, e.ID, sqlbase.Micros(e.Recorded)
-		prevs[i], hashes[i], bodies[i] = e.PrevHash, e.Hash, e.Body
-	}
-	var ixSeqs, ixRecorded []int64
-	var params, systems, values []string
-	for i, e := range entries {
-		for _, v := range e.Index {
-			ixSeqs, ixRecorded = append(ixSeqs, e.Seq), append(ixRecorded, recorded[i])
-			params, systems, values = append(params, v.Param), append(systems, v.System), append(values, v.Value)
-		}
-	}
-	last := entries[n-1]
 	var moved int64
-	err := t.tx.QueryRow(ctx, auditMoveAndPutSQL, t.tenant, last.Seq, last.Hash, head.Seq,
-		seqs, ids, recorded, prevs, hashes, bodies, ixSeqs, ixRecorded, params, systems, values).Scan(&moved)
+	err := t.tx.QueryRow(ctx, auditMoveAndPutSQL, auditArgs(t.tenant, head, entries)...).Scan(&moved)
 	if err != nil {
 		return wrap(op, err, "an AuditEvent with this id exists")
 	}
@@ -103,6 +91,26 @@ func (t *tx) PutAudit(ctx context.Context, head store.AuditHead, entries []store
 		return sqlbase.Conflict(op, "the audit chain moved on", nil)
 	}
 	return nil
+}
+
+// auditArgs are the arguments of auditMoveAndPutSQL and auditStrictSQL.
+func auditArgs(tenant string, head store.AuditHead, entries []store.AuditEntry) []any {
+	n := len(entries)
+	seqs, ids, recorded := make([]int64, n), make([]string, n), make([]int64, n)
+	prevs, hashes, bodies := make([][]byte, n), make([][]byte, n), make([][]byte, n)
+	var ixSeqs, ixRecorded []int64
+	var params, systems, values []string
+	for i, e := range entries {
+		seqs[i], ids[i], recorded[i] = e.Seq, e.ID, sqlbase.Micros(e.Recorded)
+		prevs[i], hashes[i], bodies[i] = e.PrevHash, e.Hash, e.Body
+		for _, v := range e.Index {
+			ixSeqs, ixRecorded = append(ixSeqs, e.Seq), append(ixRecorded, recorded[i])
+			params, systems, values = append(params, v.Param), append(systems, v.System), append(values, v.Value)
+		}
+	}
+	last := entries[n-1]
+	return []any{tenant, last.Seq, last.Hash, head.Seq, seqs, ids, recorded, prevs, hashes, bodies,
+		ixSeqs, ixRecorded, params, systems, values}
 }
 
 // ReadAudit returns one AuditEvent by id.

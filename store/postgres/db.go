@@ -23,6 +23,7 @@ var _ store.Store = (*DB)(nil)
 // DB is a pool of connections to one database (and one search_path).
 type DB struct {
 	pool *pgxpool.Pool
+	stop context.CancelFunc // ends keepStatistics
 }
 
 // defaultMaxConns is the pool size unless the URL sets pool_max_conns.
@@ -71,11 +72,15 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		pool.Close()
 		return nil, sqlbase.Unavailable(op, err)
 	}
-	return &DB{pool: pool}, nil
+	bg, stop := context.WithCancel(context.Background())
+	db := &DB{pool: pool, stop: stop}
+	go db.keepStatistics(bg)
+	return db, nil
 }
 
 // Close closes the pool, waiting for connections in use to be released.
 func (db *DB) Close() error {
+	db.stop()
 	db.pool.Close()
 	return nil
 }

@@ -10,7 +10,10 @@ import (
 	"github.com/hearth-fhir/hearth/store/internal/sqlbase"
 )
 
-var _ crypt.KeyStore = (*DB)(nil)
+var (
+	_ crypt.KeyStore    = (*DB)(nil)
+	_ crypt.KeyScrubber = (*DB)(nil)
+)
 
 // TenantKeys lists a tenant's wrapped keys by purpose and version.
 func (db *DB) TenantKeys(ctx context.Context, tenant string) ([]crypt.WrappedKey, error) {
@@ -60,17 +63,23 @@ func (db *DB) RewrapTenantKey(ctx context.Context, k crypt.WrappedKey) error {
 	return nil
 }
 
-// DeleteTenantKeys destroys a tenant's keys, then rewrites the table
-// (VACUUM FULL) so that the deleted rows do not linger as dead tuples in its
-// pages, where a copy of the data files would still find them. The table is
-// small: the rewrite takes milliseconds, under a lock that only key loads
-// wait for. Archived write-ahead log is outside its reach (see crypt's
-// package documentation on backups).
+// DeleteTenantKeys destroys a tenant's keys, then scrubs the table.
 func (db *DB) DeleteTenantKeys(ctx context.Context, tenant string) error {
 	const op = "postgres.DeleteTenantKeys"
 	if _, err := db.pool.Exec(ctx, `DELETE FROM tenant_keys WHERE tenant_id = $1`, tenant); err != nil {
 		return wrap(op, err, "")
 	}
+	return db.ScrubKeys(ctx)
+}
+
+// ScrubKeys rewrites the keys table (VACUUM FULL) so that deleted and
+// re-wrapped keys do not linger as dead tuples in its pages, where a copy of
+// the data files would still find them. The table is small: the rewrite
+// takes milliseconds, under a lock that only key loads wait for. Archived
+// write-ahead log is outside its reach (see crypt's package documentation
+// on backups).
+func (db *DB) ScrubKeys(ctx context.Context) error {
+	const op = "postgres.ScrubKeys"
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return wrap(op, err, "")

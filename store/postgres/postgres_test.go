@@ -2,8 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hearth-fhir/hearth/fhir"
 	"github.com/hearth-fhir/hearth/store"
@@ -54,4 +58,49 @@ func TestOpenUnreachable(t *testing.T) {
 	if !fhir.IsKind(err, fhir.KindUnavailable) {
 		t.Fatalf("Open unreachable: %v, want unavailable", err)
 	}
+}
+
+// The store analyses a table that changed a lot since its statistics were
+// taken, whether or not autovacuum runs.
+func TestAnalyzeStale(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	db := open(t, url)
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err := db.Tx(ctx, "t1", func(tx store.Tx) error {
+		for i := range 400 {
+			r := store.Record{Type: "Basic", ID: fmt.Sprint("b", i), Version: 1, LastUpdated: time.Unix(1, 0).UTC(),
+				Body: []byte(fmt.Sprintf(`{"resourceType":"Basic","id":"b%d"}`, i))}
+			if err := tx.Put(ctx, store.Write{Record: r}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	// Table statistics reach pg_stat_user_tables within a second or so.
+	for range 50 {
+		if err := db.AnalyzeStale(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var analyzed bool
+		if err := pool.QueryRow(ctx, `SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables
+			WHERE schemaname = current_schema() AND relname = 'resources'`).Scan(&analyzed); err != nil {
+			t.Fatal(err)
+		}
+		if analyzed {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("resources was never analysed after 400 inserts")
 }

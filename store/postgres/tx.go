@@ -56,7 +56,7 @@ func (t *tx) ReadVersion(ctx context.Context, typ, id string, version int64) (st
 // statement (see put.go).
 func (t *tx) Put(ctx context.Context, w store.Write) error {
 	const op = "postgres.Tx.Put"
-	query, args, err := t.putStatement(op, w)
+	query, args, err := putStatement(op, t.tenant, w, false)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func (t *tx) PutAll(ctx context.Context, ws []store.Write) error {
 	const op = "postgres.Tx.PutAll"
 	batch := &pgx.Batch{}
 	for _, w := range ws {
-		query, args, err := t.putStatement(op, w)
+		query, args, err := putStatement(op, t.tenant, w, false)
 		if err != nil {
 			return err
 		}
@@ -102,18 +102,23 @@ func (t *tx) PutAll(ctx context.Context, ws []store.Write) error {
 	return nil
 }
 
-// putStatement returns the statement and arguments that write w.
-func (t *tx) putStatement(op string, w store.Write) (string, []any, error) {
+// putStatement returns the statement and arguments that write w; strict
+// statements fail when the write loses its race instead of answering 0.
+func putStatement(op, tenant string, w store.Write, strict bool) (string, []any, error) {
 	if err := sqlbase.CheckWrite(op, w); err != nil {
 		return "", nil, err
 	}
 	r := w.Record
-	args := []any{t.tenant, r.Type, r.ID, r.Version, sqlbase.Micros(r.LastUpdated), r.Deleted, sqlbase.StoredBody(r)}
+	args := []any{tenant, r.Type, r.ID, r.Version, sqlbase.Micros(r.LastUpdated), r.Deleted, sqlbase.StoredBody(r)}
 	args = append(args, indexArgs(sqlbase.IndexRows(w))...)
-	if w.PrevVersion == 0 {
-		return createSQL, args, nil
+	create, update := createSQL, updateSQL
+	if strict {
+		create, update = createStrictSQL, updateStrictSQL
 	}
-	return updateSQL, append(args, w.PrevVersion), nil
+	if w.PrevVersion == 0 {
+		return create, args, nil
+	}
+	return update, append(args, w.PrevVersion), nil
 }
 
 // FindTokens returns the sorted ids of resources with a matching token row.

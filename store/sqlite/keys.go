@@ -8,7 +8,10 @@ import (
 	"github.com/hearth-fhir/hearth/store/internal/sqlbase"
 )
 
-var _ crypt.KeyStore = (*DB)(nil)
+var (
+	_ crypt.KeyStore    = (*DB)(nil)
+	_ crypt.KeyScrubber = (*DB)(nil)
+)
 
 // TenantKeys lists a tenant's wrapped keys by purpose and version.
 func (db *DB) TenantKeys(ctx context.Context, tenant string) ([]crypt.WrappedKey, error) {
@@ -43,18 +46,22 @@ func (db *DB) AddTenantKey(ctx context.Context, k crypt.WrappedKey) error {
 	return wrap(op, err, "key version already exists")
 }
 
-// RewrapTenantKey replaces the wrapping of an existing key.
+// RewrapTenantKey replaces the wrapping of an existing key. The old
+// wrapping is overwritten with zeros where it was (secure_delete); ScrubKeys
+// then empties the log that still holds it.
 func (db *DB) RewrapTenantKey(ctx context.Context, k crypt.WrappedKey) error {
 	const op = "sqlite.RewrapTenantKey"
-	res, err := db.write.ExecContext(ctx, `UPDATE tenant_keys SET kek_id = ?, wrapped = ?
-		WHERE tenant_id = ? AND purpose = ? AND version = ?`, k.KEKID, k.Wrapped, k.Tenant, string(k.Purpose), k.Version)
-	if err != nil {
-		return wrap(op, err, "")
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return sqlbase.NotFound(op, "key")
-	}
-	return nil
+	return db.secureDelete(ctx, op, func(conn *sql.Conn) error {
+		res, err := conn.ExecContext(ctx, `UPDATE tenant_keys SET kek_id = ?, wrapped = ?
+			WHERE tenant_id = ? AND purpose = ? AND version = ?`, k.KEKID, k.Wrapped, k.Tenant, string(k.Purpose), k.Version)
+		if err != nil {
+			return wrap(op, err, "")
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return sqlbase.NotFound(op, "key")
+		}
+		return nil
+	})
 }
 
 // DeleteTenantKeys destroys a tenant's keys. secure_delete makes SQLite
@@ -63,6 +70,32 @@ func (db *DB) RewrapTenantKey(ctx context.Context, k crypt.WrappedKey) error {
 // afterwards no byte of the database files holds the keys.
 func (db *DB) DeleteTenantKeys(ctx context.Context, tenant string) error {
 	const op = "sqlite.DeleteTenantKeys"
+	err := db.secureDelete(ctx, op, func(conn *sql.Conn) error {
+		_, err := conn.ExecContext(ctx, `DELETE FROM tenant_keys WHERE tenant_id = ?`, tenant)
+		return wrap(op, err, "")
+	})
+	if err != nil {
+		return err
+	}
+	return db.ScrubKeys(ctx)
+}
+
+// ScrubKeys empties the write-ahead log, where pages with deleted or
+// replaced keys linger after secure_delete has zeroed them in place.
+func (db *DB) ScrubKeys(ctx context.Context) error {
+	const op = "sqlite.ScrubKeys"
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return wrap(op, err, "")
+	}
+	defer conn.Close()
+	return checkpoint(ctx, conn, op)
+}
+
+// secureDelete runs fn on the write connection with secure_delete on, so
+// that what fn deletes or moves is overwritten with zeros, then restores the
+// connection's setting (other deletes need not pay for zeroing).
+func (db *DB) secureDelete(ctx context.Context, op string, fn func(*sql.Conn) error) error {
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		return wrap(op, err, "")
@@ -75,7 +108,7 @@ func (db *DB) DeleteTenantKeys(ctx context.Context, tenant string) error {
 	if _, err := conn.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
 		return wrap(op, err, "")
 	}
-	_, err = conn.ExecContext(ctx, `DELETE FROM tenant_keys WHERE tenant_id = ?`, tenant)
+	err = fn(conn)
 	// Restore the setting on this shared connection whatever happened.
 	restore := "OFF"
 	switch was {
@@ -86,12 +119,9 @@ func (db *DB) DeleteTenantKeys(ctx context.Context, tenant string) error {
 	}
 	_, rerr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA secure_delete = `+restore)
 	if err != nil {
-		return wrap(op, err, "")
+		return err
 	}
-	if rerr != nil {
-		return wrap(op, rerr, "")
-	}
-	return checkpoint(ctx, conn, op)
+	return wrap(op, rerr, "")
 }
 
 // checkpoint copies the log into the database file and truncates it. A

@@ -18,14 +18,7 @@ import (
 func TestDeleteTenantKeysLeavesNoBytes(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := Open(ctx, filepath.Join(dir, "hearth.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t, dir)
 	marker := func(tenant string, v int) []byte {
 		return []byte(strings.Repeat("WRAPPED-KEY-"+tenant+"-", 8) + string(rune('0'+v)))
 	}
@@ -60,6 +53,60 @@ func TestDeleteTenantKeysLeavesNoBytes(t *testing.T) {
 	if err := db.write.QueryRowContext(ctx, "PRAGMA secure_delete").Scan(&mode); err != nil || mode != 0 {
 		t.Errorf("secure_delete after shredding = %d, %v; want 0", mode, err)
 	}
+}
+
+// After RewrapTenantKey and ScrubKeys no byte of the database files holds
+// the old wrapping: a key wrapped by a retired master key (or, before tenant
+// key directories, by the master key alone) must not survive in free space.
+func TestRewrapLeavesNoOldBytes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openMigrated(t, dir)
+	old := []byte(strings.Repeat("OLD-WRAPPING-", 6))
+	var k crypt.WrappedKey
+	for v := 1; v <= 3; v++ {
+		k = crypt.WrappedKey{Tenant: "t", Purpose: crypt.PurposeData, Version: v, KEKID: "local:0123456789abcdef",
+			Wrapped: append(bytes.Clone(old), byte('0'+v)), CreatedAt: time.Now()}
+		if err := db.AddTenantKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k.Version = 2
+	if n := countInFiles(t, dir, old); n == 0 {
+		t.Fatal("the key is not in the files: the test looks in the wrong place")
+	}
+	// A longer row: SQLite cannot overwrite it in place and frees the
+	// old cell.
+	k.KEKID, k.Wrapped = crypt.TenantDirID, bytes.Repeat([]byte("new"), 40)
+	if err := db.RewrapTenantKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ScrubKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := countInFiles(t, dir, append(bytes.Clone(old), '2')); n != 0 {
+		t.Errorf("%d copies of the old wrapping left in the database files", n)
+	}
+	if n := countInFiles(t, dir, append(bytes.Clone(old), '1')); n == 0 {
+		t.Error("the other keys vanished from the files")
+	}
+	if keys, err := db.TenantKeys(ctx, "t"); err != nil || len(keys) != 3 || !bytes.Equal(keys[1].Wrapped, k.Wrapped) {
+		t.Errorf("after rewrap: %+v, %v", keys, err)
+	}
+}
+
+// openMigrated opens a migrated database in dir, closed when the test ends.
+func openMigrated(t testing.TB, dir string) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(dir, "hearth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 // countInFiles counts occurrences of b in every file of dir.

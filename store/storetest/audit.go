@@ -28,6 +28,7 @@ func testAudit(t *testing.T, s store.Store) {
 	t.Run("Purge", func(t *testing.T) { testAuditPurge(t, s, log) })
 	t.Run("Search", func(t *testing.T) { testAuditSearch(t, s, log) })
 	t.Run("SearchPaging", func(t *testing.T) { testAuditSearchPaging(t, s, log) })
+	t.Run("Group", func(t *testing.T) { testGroup(t, s, log) })
 }
 
 var genesis = make([]byte, sha256.Size)

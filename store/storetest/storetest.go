@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, s) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, s) })
 	t.Run("MigrateAgain", func(t *testing.T) { testMigrateAgain(t, s) })
+	t.Run("DeleteTenant", func(t *testing.T) { testDeleteTenant(t, s) })
 	runUsers(t, s)
 	t.Run("KeyStore", func(t *testing.T) { runKeys(t, s) })
 }

@@ -11,8 +11,9 @@ import (
 	"github.com/hearth-fhir/hearth/bench/loadgen"
 )
 
-// pgSchema mirrors migrations/postgres/0001_init.sql (resources,
-// resource_history, token_idx with the same keys and indexes) plus an
+// pgSchema mirrors migrations/postgres (resources, resource_history,
+// token_idx with the same keys and indexes, the newest-first index of
+// 0007) plus an
 // audit table of the shape audit will need. It runs in a scratch schema.
 const pgSchema = `
 CREATE TABLE resources (
@@ -28,6 +29,7 @@ CREATE INDEX resource_history_type_seq ON resource_history (tenant_id, type, seq
 CREATE TABLE token_idx (
     tenant_id TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,
     system TEXT NOT NULL DEFAULT '', code TEXT NOT NULL);
+CREATE INDEX resources_recent_first ON resources (tenant_id, type, last_updated DESC NULLS LAST, id);
 CREATE INDEX token_idx_lookup ON token_idx (tenant_id, type, param, code, system);
 CREATE INDEX token_idx_resource ON token_idx (tenant_id, type, id);
 CREATE TABLE audit_events (
@@ -66,7 +68,7 @@ SELECT count(*) FROM r`
 	pgSearch = `SELECT r.id, r.version, r.last_updated, r.body
 	FROM token_idx t JOIN resources r ON r.tenant_id = t.tenant_id AND r.type = t.type AND r.id = t.id
 	WHERE t.tenant_id = $1 AND t.type = 'Communication' AND t.param = 'status' AND t.code = $2 AND NOT r.deleted
-	ORDER BY r.last_updated DESC, r.id LIMIT 20`
+	ORDER BY r.last_updated DESC NULLS LAST, r.id LIMIT 20`
 )
 
 // postgres is the backend on one PostgreSQL database.

@@ -27,6 +27,7 @@ CREATE INDEX {p}resource_history_type_seq ON {p}resource_history (tenant_id, typ
 CREATE TABLE {p}token_idx (
     tenant_id TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,
     system TEXT NOT NULL DEFAULT '', code TEXT NOT NULL);
+CREATE INDEX {p}resources_recent_first ON {p}resources (tenant_id, type, last_updated DESC, id);
 CREATE INDEX {p}token_idx_lookup ON {p}token_idx (tenant_id, type, param, code, system);
 CREATE INDEX {p}token_idx_resource ON {p}token_idx (tenant_id, type, id);
 CREATE TABLE {p}audit_events (

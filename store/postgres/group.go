@@ -1,0 +1,70 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/hearth-fhir/hearth/store"
+	"github.com/hearth-fhir/hearth/store/internal/sqlbase"
+)
+
+var _ store.GroupWriter = (*DB)(nil)
+
+// CommitGroup sends a group's writes and its audit append as one pipelined
+// batch outside any explicit transaction: PostgreSQL runs the messages up
+// to the batch's one Sync as a single implicit transaction, so the group
+// costs one round trip and one commit, and when a strict statement fails
+// (a lost race, a moved chain head) the server skips the rest and rolls
+// the whole group back.
+func (db *DB) CommitGroup(ctx context.Context, tenant string, ws []store.Write, head store.AuditHead, entries []store.AuditEntry) (store.AuditHead, error) {
+	const op = "postgres.CommitGroup"
+	if tenant == "" {
+		return store.AuditHead{}, sqlbase.Internalf(op, "group without a tenant")
+	}
+	if len(entries) > 0 {
+		if err := sqlbase.CheckAudit(op, head, entries); err != nil {
+			return store.AuditHead{}, err
+		}
+	}
+	batch := &pgx.Batch{}
+	for _, w := range ws {
+		query, args, err := putStatement(op, tenant, w, true)
+		if err != nil {
+			return store.AuditHead{}, err
+		}
+		batch.Queue(query, args...)
+	}
+	if len(entries) > 0 {
+		batch.Queue(auditStrictSQL, auditArgs(tenant, head, entries)...)
+	}
+	if batch.Len() == 0 {
+		return head, nil
+	}
+	results := db.pool.SendBatch(ctx, batch)
+	var first error
+	for range batch.Len() {
+		if _, err := results.Exec(); err != nil && first == nil {
+			first = err
+		}
+	}
+	if err := results.Close(); err != nil && first == nil {
+		first = err
+	}
+	if first != nil {
+		return store.AuditHead{}, groupError(op, first)
+	}
+	return store.HeadAfter(head, entries), nil
+}
+
+// groupError maps the strict statements' division by zero to the conflict
+// it stands for.
+func groupError(op string, err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "22012" {
+		return sqlbase.Conflict(op, "a write of the group lost its race, or the audit chain moved on", err)
+	}
+	return wrap(op, err, "a version of the group already exists")
+}

@@ -1,0 +1,103 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/store"
+)
+
+// testGroup checks store.CommitGroup (the backend's GroupWriter when it
+// has one): a group is written whole or not at all.
+func testGroup(t *testing.T, s store.Store, log store.AuditLog) {
+	t.Parallel()
+	ctx := context.Background()
+	tenant := newTenant(t)
+	first, err := appendAudit(ctx, s, tenant, at(0), "a0") // creates the head row
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := log.AuditChain(ctx, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := func(head store.AuditHead, ids ...string) []store.AuditEntry {
+		var out []store.AuditEntry
+		prev, seq := head.Hash, head.Seq
+		for _, id := range ids {
+			seq++
+			body := []byte(`{"resourceType":"AuditEvent","id":"` + id + `"}`)
+			e := store.AuditEntry{Seq: seq, ID: id, Recorded: at(1), PrevHash: prev, Hash: chainHash(prev, body), Body: body}
+			out, prev = append(out, e), e.Hash
+		}
+		return out
+	}
+
+	// A group of two creates and an update, with three entries.
+	if err := s.Tx(ctx, tenant, func(tx store.Tx) error {
+		return tx.Put(ctx, store.Write{Record: rec("Patient", "u", 1, at(0), "")})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ws := []store.Write{
+		{Record: rec("Patient", "g1", 1, at(1), "")},
+		{Record: rec("Patient", "g2", 1, at(1), "")},
+		{Record: rec("Patient", "u", 2, at(1), ""), PrevVersion: 1},
+	}
+	es := entries(head, "a1", "a2", "a3")
+	got, err := store.CommitGroup(ctx, s, tenant, ws, head, es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Seq != head.Seq+3 || string(got.Hash) != string(es[2].Hash) {
+		t.Errorf("head after the group = %d, want %d", got.Seq, head.Seq+3)
+	}
+	for _, id := range []string{"g1", "g2"} {
+		if _, err := read(t, s, tenant, "Patient", id); err != nil {
+			t.Errorf("Patient/%s after the group: %v", id, err)
+		}
+	}
+	if r, err := read(t, s, tenant, "Patient", "u"); err != nil || r.Version != 2 {
+		t.Errorf("Patient/u after the group = v%d, %v", r.Version, err)
+	}
+	if all, _ := log.ScanAudit(ctx, tenant, store.AuditQuery{}); len(all) != 4 || all[0].ID != first[0].ID {
+		t.Errorf("chain holds %d entries, want 4", len(all))
+	}
+
+	// An update that lost its race sinks the whole group: the create
+	// before it and the entries after it are not written.
+	lost := []store.Write{
+		{Record: rec("Patient", "g3", 1, at(2), "")},
+		{Record: rec("Patient", "u", 3, at(2), ""), PrevVersion: 1}, // current is 2
+	}
+	_, err = store.CommitGroup(ctx, s, tenant, lost, got, entries(got, "b1", "b2"))
+	checkKind(t, "group with a stale update", err, fhir.KindConflict)
+	_, err = read(t, s, tenant, "Patient", "g3")
+	checkKind(t, "create of a failed group", err, fhir.KindNotFound)
+	if h, _ := log.AuditChain(ctx, tenant); h.Seq != got.Seq {
+		t.Errorf("failed group moved the head to %d, want %d", h.Seq, got.Seq)
+	}
+
+	// A create of an id that exists sinks it too.
+	_, err = store.CommitGroup(ctx, s, tenant, []store.Write{{Record: rec("Patient", "g4", 1, at(2), "")},
+		{Record: rec("Patient", "g1", 1, at(2), "")}}, got, entries(got, "c1"))
+	checkKind(t, "group with a taken id", err, fhir.KindConflict)
+	_, err = read(t, s, tenant, "Patient", "g4")
+	checkKind(t, "create of a group with a taken id", err, fhir.KindNotFound)
+
+	// A head that moved on sinks the writes with the entries.
+	_, err = store.CommitGroup(ctx, s, tenant, []store.Write{{Record: rec("Patient", "g5", 1, at(2), "")}},
+		head, entries(head, "d1"))
+	checkKind(t, "group on a stale head", err, fhir.KindConflict)
+	_, err = read(t, s, tenant, "Patient", "g5")
+	checkKind(t, "create of a group on a stale head", err, fhir.KindNotFound)
+	if h, _ := log.AuditChain(ctx, tenant); h.Seq != got.Seq {
+		t.Errorf("stale group moved the head to %d, want %d", h.Seq, got.Seq)
+	}
+
+	// And the chain goes on from where the last good group left it.
+	if _, err := store.CommitGroup(ctx, s, tenant, nil, got, entries(got, "e1")); err != nil {
+		t.Errorf("audit-only group: %v", err)
+	}
+}
