@@ -31,8 +31,6 @@ type Record struct {
 	ID       string
 	Recorded time.Time
 	Body     []byte
-	// Index holds the event's searchable values, stored with it.
-	Index []store.AuditValue
 }
 
 // Log turns Events into Records: it assigns ids and times and names this
@@ -71,15 +69,11 @@ func (l *Log) Record(ev Event) (Record, error) {
 	}
 	ev.Recorded = ev.Recorded.UTC().Truncate(time.Microsecond)
 	ev.Server = l.server
-	ae, err := build(ev)
+	body, err := Build(ev)
 	if err != nil {
 		return Record{}, err
 	}
-	body, err := json.Marshal(ae)
-	if err != nil {
-		return Record{}, err
-	}
-	return Record{ID: ev.ID, Recorded: ev.Recorded, Body: body, Index: ae.index(l.server.BaseURL)}, nil
+	return Record{ID: ev.ID, Recorded: ev.Recorded, Body: body}, nil
 }
 
 // Append links records to the chain of tx's tenant and writes them in tx,
@@ -110,7 +104,7 @@ func link(head store.AuditHead, recs []Record) []store.AuditEntry {
 	for i, r := range recs {
 		seq++
 		h := Hash(prev, r.Body)
-		entries[i] = store.AuditEntry{Seq: seq, ID: r.ID, Recorded: r.Recorded, PrevHash: prev, Hash: h, Body: r.Body, Index: r.Index}
+		entries[i] = store.AuditEntry{Seq: seq, ID: r.ID, Recorded: r.Recorded, PrevHash: prev, Hash: h, Body: r.Body}
 		prev = h
 	}
 	return entries

@@ -230,15 +230,6 @@ type (
 
 // Build returns the AuditEvent JSON for ev.
 func Build(ev Event) ([]byte, error) {
-	ae, err := build(ev)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(ae)
-}
-
-// build shapes ev as an AuditEvent.
-func build(ev Event) (*auditEvent, error) {
 	if ev.ID == "" || ev.Recorded.IsZero() {
 		return nil, fmt.Errorf("audit: event without id or time")
 	}
@@ -286,7 +277,7 @@ func build(ev Event) (*auditEvent, error) {
 		return nil, fmt.Errorf("audit: an event is an interaction or an auth event")
 	}
 	ae.Entity = entities(ev)
-	return &ae, nil
+	return json.Marshal(ae)
 }
 
 // agents lists the user (when a person acts), the client application with

@@ -1,16 +1,21 @@
 package audit
 
 import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/hearth-fhir/hearth/fhir"
 	"github.com/hearth-fhir/hearth/fhir/search"
 	"github.com/hearth-fhir/hearth/store"
 )
 
-// Index parameters: the AuditEvent search parameters the audit log keeps
-// values of (store.AuditValue.Param). The date parameter reads the
-// entry's recorded time, which the store keeps anyway; patient is the
-// agent and entity values of type Patient, as R4 defines it, and has no
-// values of its own (every append writes each value once: the index is on
-// the hot path).
+// Index parameters: the AuditEvent search parameters the audit index keeps
+// values of (store.AuditValue.Param). The date parameter reads the entry's
+// recorded time, which the store keeps anyway; patient is the agent and
+// entity values of type Patient, as R4 defines it, and has no values of
+// its own.
 const (
 	ParamAgent           = "agent"
 	ParamAgentIdentifier = "agent:identifier"
@@ -28,8 +33,9 @@ const (
 const SourceType = "Device"
 
 // IndexedElements maps each index parameter to the AuditEvent elements its
-// values come from, so that field encryption can leave out the values of
-// encrypted elements.
+// values come from. An element that field encryption seals is stored as an
+// envelope the index cannot read, so it has no values: the engine refuses
+// searches on it rather than find nothing.
 var IndexedElements = map[string][]string{
 	ParamAgent:           {"AuditEvent.agent.who"},
 	ParamAgentIdentifier: {"AuditEvent.agent.who"},
@@ -41,34 +47,75 @@ var IndexedElements = map[string][]string{
 	ParamSource:          {"AuditEvent.source.observer"},
 }
 
-// index lists the searchable values of an AuditEvent, each once. base is
-// the server's FHIR base URL: references under it are local, as in every
-// other search. Migration 0008 computes the same values in SQL for
-// entries appended before the index existed; index_test.go keeps the two
-// in step.
-func (ae *auditEvent) index(base string) []store.AuditValue {
-	var ix indexer
-	ix.add(ParamOutcome, "", string(ae.Outcome))
-	ix.add(ParamType, ae.Type.System, ae.Type.Code)
-	for _, s := range ae.Subtype {
-		ix.add(ParamSubtype, s.System, s.Code)
+// ValuesOf lists the searchable values of a stored AuditEvent, each once.
+// It reads the body as stored: an element sealed by field encryption (an
+// object with _enc where the element was) yields nothing, whatever its
+// type. base is the server's FHIR base URL: references under it are
+// local, as in every other search.
+func ValuesOf(body []byte, base string) []store.AuditValue {
+	var ae struct {
+		Type, Subtype, Outcome, Source, Agent, Entity json.RawMessage
 	}
-	ix.add(ParamSource, SourceType, ae.Source.Observer.Display)
-	for _, a := range ae.Agent {
-		if a.Who == nil {
+	if json.Unmarshal(body, &ae) != nil {
+		return nil
+	}
+	var ix indexer
+	ix.add(ParamOutcome, "", text(ae.Outcome))
+	ix.coding(ParamType, ae.Type)
+	for _, c := range items(ae.Subtype) {
+		ix.coding(ParamSubtype, c)
+	}
+	var source struct{ Observer json.RawMessage }
+	if json.Unmarshal(ae.Source, &source) == nil {
+		var observer struct{ Display json.RawMessage }
+		if json.Unmarshal(source.Observer, &observer) == nil {
+			ix.add(ParamSource, SourceType, text(observer.Display))
+		}
+	}
+	for _, a := range items(ae.Agent) {
+		var agent struct{ Who json.RawMessage }
+		if json.Unmarshal(a, &agent) != nil {
 			continue
 		}
-		ix.reference(ParamAgent, a.Who.Reference, base)
-		if id := a.Who.Identifier; id != nil {
-			ix.add(ParamAgentIdentifier, id.System, id.Value)
+		var who struct{ Reference, Identifier json.RawMessage }
+		if json.Unmarshal(agent.Who, &who) != nil {
+			continue
+		}
+		ix.reference(ParamAgent, text(who.Reference), base)
+		var id struct{ System, Value json.RawMessage }
+		if json.Unmarshal(who.Identifier, &id) == nil {
+			ix.add(ParamAgentIdentifier, text(id.System), text(id.Value))
 		}
 	}
-	for _, e := range ae.Entity {
-		if e.What != nil {
-			ix.reference(ParamEntity, e.What.Reference, base)
+	for _, e := range items(ae.Entity) {
+		var entity struct{ What json.RawMessage }
+		if json.Unmarshal(e, &entity) != nil {
+			continue
+		}
+		var what struct{ Reference json.RawMessage }
+		if json.Unmarshal(entity.What, &what) == nil {
+			ix.reference(ParamEntity, text(what.Reference), base)
 		}
 	}
 	return ix.rows
+}
+
+// text is a JSON string's value, or "" for anything else.
+func text(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// items is a JSON array's elements, or nothing for anything else.
+func items(raw json.RawMessage) []json.RawMessage {
+	var out []json.RawMessage
+	if json.Unmarshal(raw, &out) != nil {
+		return nil
+	}
+	return out
 }
 
 // indexer collects distinct index values.
@@ -87,6 +134,14 @@ func (ix *indexer) add(param, system, value string) {
 	ix.rows = append(ix.rows, v)
 }
 
+// coding indexes a Coding's system and code.
+func (ix *indexer) coding(param string, raw json.RawMessage) {
+	var c struct{ System, Code json.RawMessage }
+	if json.Unmarshal(raw, &c) == nil {
+		ix.add(param, text(c.System), text(c.Code))
+	}
+}
+
 // reference indexes a literal reference as type and id (the version left
 // out), or as a URL when it is not local.
 func (ix *indexer) reference(param, ref, base string) {
@@ -99,4 +154,123 @@ func (ix *indexer) reference(param, ref, base string) {
 		return
 	}
 	ix.add(param, typ, id)
+}
+
+// indexBatch is how many entries one index transaction covers: on SQLite
+// it holds the one write lock, so it stays short.
+const indexBatch = 200
+
+// Index brings tenant's audit index up to the chain's head as it stands
+// when Index starts: it reads the entries past the index position, takes
+// their values from the stored bodies (ValuesOf) and writes them with the
+// new position, a batch per transaction. Indexers running at once (another
+// server, a search) do not write anything twice: the one that finds the
+// position moved picks up from there. It returns how many entries it
+// indexed.
+func Index(ctx context.Context, log store.AuditLog, tenant, base string) (int, error) {
+	head, err := log.AuditChain(ctx, tenant)
+	if fhir.IsKind(err, fhir.KindNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	at, err := log.AuditIndexed(ctx, tenant)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for at < head.Seq {
+		page, err := log.ScanAudit(ctx, tenant, store.AuditQuery{After: at, Limit: indexBatch})
+		if err != nil {
+			return n, err
+		}
+		to := head.Seq // nothing left past at: a purge took it
+		if len(page) > 0 {
+			to = page[len(page)-1].Seq
+		}
+		for i := range page {
+			page[i].Index = ValuesOf(page[i].Body, base)
+		}
+		err = log.IndexAudit(ctx, tenant, at, to, page)
+		if fhir.IsKind(err, fhir.KindConflict) {
+			if at, err = log.AuditIndexed(ctx, tenant); err != nil {
+				return n, err
+			}
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		n += len(page)
+		at = to
+	}
+	return n, nil
+}
+
+// Indexing is the background job of a running server that keeps every
+// tenant's audit index close to its chain, so that a search, which
+// indexes what is left first, rarely waits for it.
+type Indexing struct {
+	Log  store.AuditLog
+	Base string // the server's FHIR base URL (see ValuesOf)
+	// Every is the time between passes; 0 means 2 seconds.
+	Every time.Duration
+	// Ticks, when set, replaces the timer of Every (tests).
+	Ticks <-chan time.Time
+	// Logger hears of failures; nil logs nothing.
+	Logger *slog.Logger
+	// Done, when set, hears of every pass: entries indexed, first error.
+	Done func(int, error)
+}
+
+// Run indexes every tenant now and then on every tick until ctx ends.
+func (x Indexing) Run(ctx context.Context) {
+	every(ctx, x.Every, 2*time.Second, x.Ticks, func() {
+		n, err := IndexAll(ctx, x.Log, x.Base)
+		if err != nil && ctx.Err() == nil && x.Logger != nil {
+			x.Logger.ErrorContext(ctx, "audit index: pass failed", "err", err)
+		}
+		if x.Done != nil {
+			x.Done(n, err)
+		}
+	})
+}
+
+// IndexAll indexes every tenant with an audit chain (see Index).
+func IndexAll(ctx context.Context, log store.AuditLog, base string) (int, error) {
+	tenants, err := log.AuditTenants(ctx)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, t := range tenants {
+		n, err := Index(ctx, log, t, base)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// every runs pass now and then on every tick (of ticks, or of a timer of
+// interval d, def when d is 0) until ctx ends.
+func every(ctx context.Context, d, def time.Duration, ticks <-chan time.Time, pass func()) {
+	if ticks == nil {
+		if d <= 0 {
+			d = def
+		}
+		t := time.NewTicker(d)
+		defer t.Stop()
+		ticks = t.C
+	}
+	for {
+		pass()
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticks:
+		}
+	}
 }

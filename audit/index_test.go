@@ -7,6 +7,9 @@ import (
 	"maps"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"sync"
+	"time"
 	"slices"
 	"strings"
 	"testing"
@@ -14,7 +17,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hearth-fhir/hearth/audit"
-	"github.com/hearth-fhir/hearth/migrations"
 	"github.com/hearth-fhir/hearth/store"
 	"github.com/hearth-fhir/hearth/store/postgres"
 	"github.com/hearth-fhir/hearth/store/postgres/pgtest"
@@ -85,7 +87,7 @@ func TestIndexValues(t *testing.T) {
 		}
 		w := want[name]
 		slices.Sort(w)
-		if got := rows(rec.Index); !slices.Equal(got, w) {
+		if got := rows(audit.ValuesOf(rec.Body, testBase)); !slices.Equal(got, w) {
 			t.Errorf("%s:\n got %q\nwant %q", name, got, w)
 		}
 	}
@@ -94,8 +96,54 @@ func TestIndexValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Contains(rows(rec.Index), "agent Practitioner p5") {
-		t.Errorf("absolute reference under the base: %q", rows(rec.Index))
+	if got := rows(audit.ValuesOf(rec.Body, testBase)); !slices.Contains(got, "agent Practitioner p5") {
+		t.Errorf("absolute reference under the base: %q", got)
+	}
+	if got := audit.ValuesOf([]byte(`not json`), testBase); got != nil {
+		t.Errorf("values of a broken body: %q", got)
+	}
+}
+
+// Elements sealed by field encryption are envelopes where the element was;
+// they yield no values, and the rest of the event is still indexed.
+func TestIndexValuesSealed(t *testing.T) {
+	l := audit.NewLog(audit.ServerRef{Name: serverName, BaseURL: testBase})
+	rec, err := l.Record(indexEvents["failed search"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := rows(audit.ValuesOf(rec.Body, testBase))
+	env := `{"_enc":"AAAA"}`
+	for _, tc := range []struct {
+		element, from string
+		gone          []string // parameters that lose their values
+	}{
+		{"query and description", `"(description|query)":"[^"]*"`, nil},
+		{"agent", `"agent":\[.*?\],"source"`, []string{"agent", "agent:identifier"}},
+		{"outcome", `"outcome":"4"`, []string{"outcome"}},
+		{"subtype", `"subtype":\[[^\]]*\]`, []string{"subtype"}},
+		{"type", `"type":\{"system":"[^"]*","code":"rest","display":"[^"]*"\}`, []string{"type"}},
+	} {
+		re := regexp.MustCompile(tc.from)
+		body := re.ReplaceAllStringFunc(string(rec.Body), func(m string) string {
+			name := m[1:strings.Index(m[1:], `"`)+1]
+			if tc.element == "agent" {
+				return `"agent":` + env + `,"source"`
+			}
+			return `"` + name + `":` + env
+		})
+		if body == string(rec.Body) {
+			t.Fatalf("%s: nothing sealed", tc.element)
+		}
+		var want []string
+		for _, r := range plain {
+			if !slices.Contains(tc.gone, strings.Fields(r)[0]) {
+				want = append(want, r)
+			}
+		}
+		if got := rows(audit.ValuesOf([]byte(body), testBase)); !slices.Equal(got, want) {
+			t.Errorf("%s sealed:\n got %q\nwant %q", tc.element, got, want)
+		}
 	}
 }
 
@@ -191,96 +239,104 @@ func collectIndex(t testing.TB, next func() bool, scan func(...any) error, errf 
 	return out
 }
 
-// sealedLike replaces a search event's query and description the way field
-// encryption stores them, as objects the backfill must not trip over.
-var sealedLike = regexp.MustCompile(`"(description|query)":"[^"]*"`)
-
-// Migration 0008 indexes entries appended before the index existed with
-// exactly the values an append writes today; and a purge removes the
-// index values of the entries it removes, no more.
-func TestBackfillMatchesAppend(t *testing.T) {
-	backfill := map[string]string{}
-	for _, dialect := range []string{migrations.SQLite, migrations.Postgres} {
-		ms, err := migrations.List(dialect)
+// Index writes the values of the entries past the index position, a
+// batch at a time, and nothing twice, also when indexers run at once; a
+// purge removes the values with the entries, and entries purged before
+// they were indexed leave none behind.
+func TestIndexAndPurge(t *testing.T) {
+	ctx := context.Background()
+	l := audit.NewLog(audit.ServerRef{Name: serverName})
+	var recs []audit.Record
+	wantPer := map[string]int{}
+	for _, name := range slices.Sorted(maps.Keys(indexEvents)) {
+		rec, err := l.Record(indexEvents[name])
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range ms {
-			if m.Name == "0008_audit_index_backfill.sql" {
-				backfill[dialect] = m.SQL
-			}
-		}
-		if backfill[dialect] == "" {
-			t.Fatalf("no backfill migration for %s", dialect)
-		}
+		recs = append(recs, rec)
+		wantPer[rec.ID] = len(audit.ValuesOf(rec.Body, ""))
 	}
-	ctx := context.Background()
 	for backend, open := range indexStores(t) {
 		t.Run(backend, func(t *testing.T) {
 			st, raw := open(t)
 			if err := st.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}
-			// The backfill reads relative references only; an absolute one
-			// under the server's base is an append-time refinement.
-			l := audit.NewLog(audit.ServerRef{Name: serverName})
-			var recs []audit.Record
-			for _, name := range slices.Sorted(maps.Keys(indexEvents)) {
-				rec, err := l.Record(indexEvents[name])
-				if err != nil {
+			log := st.(store.AuditLog)
+			appendRecs := func(tenant string, rs []audit.Record) {
+				t.Helper()
+				if err := st.Tx(ctx, tenant, func(tx store.Tx) error { return audit.Append(ctx, tx, rs...) }); err != nil {
 					t.Fatal(err)
 				}
-				recs = append(recs, rec)
-				if name == "failed search" {
-					sealed := rec
-					sealed.ID += "-sealed"
-					sealed.Body = sealedLike.ReplaceAll([]byte(strings.Replace(string(rec.Body), rec.ID, sealed.ID, 1)), []byte(`"$1":{"_enc":"AAAA"}`))
-					if string(sealed.Body) == string(rec.Body) || !strings.Contains(string(sealed.Body), `"query":{"_enc"`) {
-						t.Fatalf("no sealed-like body: %s", sealed.Body)
+			}
+			// 250 entries: more than one batch.
+			var many []audit.Record
+			for i := range 250 {
+				r := recs[i%len(recs)]
+				r.ID = fmt.Sprintf("%s-%d", r.ID, i)
+				r.Body = []byte(strings.Replace(string(r.Body), recs[i%len(recs)].ID, r.ID, 1))
+				many = append(many, r)
+			}
+			appendRecs("t1", many)
+			appendRecs("t2", recs)
+			want := 0
+			for i := range many {
+				want += wantPer[recs[i%len(recs)].ID]
+			}
+			// Two indexers at once write every value once.
+			var wg sync.WaitGroup
+			counts := make([]int, 2)
+			for i := range counts {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					n, err := audit.Index(ctx, log, "t1", "")
+					if err != nil {
+						t.Error(err)
 					}
-					recs = append(recs, sealed)
-				}
+					counts[i] = n
+				}()
 			}
-			for _, tenant := range []string{"t1", "t2"} {
-				if err := st.Tx(ctx, tenant, func(tx store.Tx) error { return audit.Append(ctx, tx, recs...) }); err != nil {
-					t.Fatal(err)
-				}
+			wg.Wait()
+			if got := len(raw.index(t, "t1")); got != want || counts[0]+counts[1] != 250 {
+				t.Errorf("t1: %d index values, want %d; the indexers indexed %v entries", got, want, counts)
 			}
-			appended := raw.index(t, "t1")
-			if len(appended) < 4*len(recs) {
-				t.Fatalf("appends wrote %d index values for %d entries", len(appended), len(recs))
+			if n, err := audit.IndexAll(ctx, log, ""); err != nil || n != len(recs) {
+				t.Errorf("IndexAll = %d, %v; want t2's %d", n, err, len(recs))
 			}
-			raw.exec(t, `DELETE FROM audit_index`)
-			raw.exec(t, backfill[backend])
-			if got := raw.index(t, "t1"); !slices.Equal(got, appended) {
-				t.Errorf("backfill:\n got %q\nwant %q", got, appended)
-			}
-			if got := raw.index(t, "t2"); !slices.Equal(got, appended) {
-				t.Errorf("backfill of the second tenant differs")
+			if n, err := audit.Index(ctx, log, "t1", ""); err != nil || n != 0 {
+				t.Errorf("Index when caught up = %d, %v", n, err)
 			}
 
-			// A purge of t1's first three entries takes their values only.
-			log := st.(store.AuditLog)
-			page, err := log.SearchAudit(ctx, "t1", store.AuditSearch{Count: 3, Oldest: true})
-			if err != nil || len(page.Entries) != 3 {
-				t.Fatalf("first entries: %+v, %v", page, err)
-			}
-			// Every entry was recorded at once; move the first three back.
-			raw.exec(t, `UPDATE audit_events SET recorded = recorded - 1000000 WHERE tenant_id = 't1' AND seq <= 3`)
-			if n, err := log.PurgeAudit(ctx, "t1", page.Entries[0].Recorded); err != nil || n != 3 {
+			// A purge of t1's first 100 entries takes their values only.
+			raw.exec(t, `UPDATE audit_events SET recorded = recorded - 100000000000 WHERE tenant_id = 't1' AND seq <= 100`)
+			if n, err := log.PurgeAudit(ctx, "t1", time.Now().Add(-time.Hour)); err != nil || n != 100 {
 				t.Fatalf("PurgeAudit = %d, %v", n, err)
 			}
-			var kept []string
-			for _, r := range appended {
-				if seq := strings.Fields(r)[0]; seq != "1" && seq != "2" && seq != "3" {
-					kept = append(kept, r)
+			for _, r := range raw.index(t, "t1") {
+				if seq, _ := strconv.Atoi(strings.Fields(r)[0]); seq <= 100 {
+					t.Fatalf("value of a purged entry left: %s", r)
 				}
 			}
-			if got := raw.index(t, "t1"); !slices.Equal(got, kept) || len(kept) == len(appended) {
-				t.Errorf("after purge: %d index values, want %d", len(got), len(kept))
+			if got := len(raw.index(t, "t2")); got == 0 {
+				t.Error("a purge of t1 touched t2's index")
 			}
-			if got := raw.index(t, "t2"); !slices.Equal(got, appended) {
-				t.Errorf("a purge of t1 touched t2's index")
+			// Entries purged before they were indexed: the position moves
+			// past them and nothing of them is written.
+			appendRecs("t1", recs)
+			raw.exec(t, `UPDATE audit_events SET recorded = recorded - 100000000000 WHERE tenant_id = 't1'`)
+			if _, err := log.PurgeAudit(ctx, "t1", time.Now().Add(-time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := audit.Index(ctx, log, "t1", ""); err != nil || n != 0 {
+				t.Errorf("Index after everything was purged = %d, %v", n, err)
+			}
+			if got := raw.index(t, "t1"); len(got) != 0 {
+				t.Errorf("values left after everything was purged: %q", got)
+			}
+			head, _ := log.AuditChain(ctx, "t1")
+			if at, err := log.AuditIndexed(ctx, "t1"); err != nil || at != head.Seq {
+				t.Errorf("index position %d, %v; head %d", at, err, head.Seq)
 			}
 			if rep, err := audit.Verify(ctx, log, "t1"); err != nil || rep.Break != nil {
 				t.Errorf("verify after purge: %+v, %v", rep, err)

@@ -64,24 +64,7 @@ type Retention struct {
 // Run purges now and then on every tick until ctx ends. A pass that fails
 // is logged and the next one tries again.
 func (r Retention) Run(ctx context.Context) {
-	ticks := r.Ticks
-	if ticks == nil {
-		every := r.Every
-		if every <= 0 {
-			every = 24 * time.Hour
-		}
-		t := time.NewTicker(every)
-		defer t.Stop()
-		ticks = t.C
-	}
-	for {
-		r.pass(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticks:
-		}
-	}
+	every(ctx, r.Every, 24*time.Hour, r.Ticks, func() { r.pass(ctx) })
 }
 
 // pass purges once and reports it.

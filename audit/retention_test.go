@@ -119,3 +119,46 @@ func TestPurgeTenants(t *testing.T) {
 		t.Errorf("Purge of b = %+v, %v", got, err)
 	}
 }
+
+// The index job indexes every tenant at start and on every tick, and stops
+// with its context.
+func TestIndexingJob(t *testing.T) {
+	db := openStore(t)
+	appendDays(t, db, "t1", 0, 1, 2)
+	appendDays(t, db, "t2", 0)
+	ticks := make(chan time.Time)
+	passes := make(chan int)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		audit.Indexing{Log: db, Ticks: ticks, Done: func(n int, err error) {
+			if err != nil {
+				t.Errorf("pass: %v", err)
+			}
+			passes <- n
+		}}.Run(ctx)
+	}()
+	indexed := func(tenant string) int64 {
+		t.Helper()
+		at, err := db.AuditIndexed(context.Background(), tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	if n := <-passes; n != 4 || indexed("t1") != 3 || indexed("t2") != 1 {
+		t.Errorf("first pass indexed %d entries; positions %d, %d", n, indexed("t1"), indexed("t2"))
+	}
+	appendDays(t, db, "t2", 1, 2)
+	ticks <- time.Now()
+	if n := <-passes; n != 2 || indexed("t2") != 3 {
+		t.Errorf("second pass indexed %d entries; t2 at %d", n, indexed("t2"))
+	}
+	ticks <- time.Now()
+	if n := <-passes; n != 0 {
+		t.Errorf("a pass with nothing new indexed %d", n)
+	}
+	cancel()
+	<-stopped
+}

@@ -14,8 +14,8 @@ import (
 )
 
 // AuditEvents live in the audit log, not among the resources, so a search
-// of them runs on the log's own index (store.AuditLog.SearchAudit) after the
-// same scope and policy checks as every search. It answers the parameters
+// of them runs on the log's own index (store.AuditLog.SearchAudit, built by
+// audit.Index) after the same scope and policy checks as every search. It answers the parameters
 // below, _count, _sort on date and paging; anything else is refused, since
 // an ignored parameter would widen what an auditor believes they asked.
 
@@ -83,6 +83,12 @@ func (e *Engine) searchAudit(ctx context.Context, p Principal, q *search.Query, 
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, e.cfg.SearchTimeout)
 		defer cancel()
+	}
+	// The index follows the log a little behind (a background job keeps it
+	// close); what is left is indexed first, so the search sees every
+	// AuditEvent committed before it.
+	if _, err := audit.Index(ctx, log, p.Tenant, e.cfg.BaseURL); err != nil {
+		return SearchResult{}, err
 	}
 	page, err := log.SearchAudit(ctx, p.Tenant, aq)
 	if err != nil {

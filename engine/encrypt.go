@@ -304,7 +304,6 @@ func (s *sealedStore) sealAudit(ctx context.Context, tenant string, head store.A
 		}
 		en.Body, en.PrevHash = body, prev
 		en.Hash = audit.Hash(prev, body)
-		en.Index = s.clearIndex(en.Index)
 		prev = en.Hash
 		sealed[i] = en
 	}
@@ -332,21 +331,9 @@ func (s *sealedStore) CommitGroup(ctx context.Context, tenant string, ws []store
 	return store.CommitGroup(ctx, s.inner, tenant, sealedWs, head, sealed)
 }
 
-// clearIndex leaves out the index values of encrypted elements: the
-// index is kept in the clear. Searches on them are refused
-// (auditParamEncrypted).
-func (s *sealedStore) clearIndex(vs []store.AuditValue) []store.AuditValue {
-	out := vs[:0:0]
-	for _, v := range vs {
-		if !s.auditParamEncrypted(v.Param) {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
 // auditParamEncrypted reports whether an AuditEvent index parameter reads
-// an encrypted element.
+// an encrypted element: its values are sealed in the stored bodies the
+// index is built from, so it has none.
 func (s *sealedStore) auditParamEncrypted(param string) bool {
 	for _, path := range audit.IndexedElements[param] {
 		if s.enc.Elements.Touches(path) {
@@ -411,6 +398,24 @@ func (s *sealedStore) SearchAudit(ctx context.Context, tenant string, q store.Au
 		}
 	}
 	return page, nil
+}
+
+// AuditIndexed and IndexAudit pass through: the index is built from the
+// stored bodies, sealed elements and all.
+func (s *sealedStore) AuditIndexed(ctx context.Context, tenant string) (int64, error) {
+	log, err := s.auditLog()
+	if err != nil {
+		return 0, err
+	}
+	return log.AuditIndexed(ctx, tenant)
+}
+
+func (s *sealedStore) IndexAudit(ctx context.Context, tenant string, from, to int64, entries []store.AuditEntry) error {
+	log, err := s.auditLog()
+	if err != nil {
+		return err
+	}
+	return log.IndexAudit(ctx, tenant, from, to, entries)
 }
 
 func (s *sealedStore) AuditChain(ctx context.Context, tenant string) (store.AuditHead, error) {

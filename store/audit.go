@@ -15,18 +15,18 @@ type AuditEntry struct {
 	PrevHash []byte
 	Hash     []byte
 	Body     []byte // the AuditEvent JSON exactly as served
-	// Index holds the entry's searchable values, written with it by
-	// PutAudit and removed with it by PurgeAudit; reads leave it empty.
+	// Index holds the entry's searchable values for IndexAudit; reads
+	// leave it empty.
 	Index []AuditValue
 }
 
 // AuditValue is one searchable value of an AuditEvent. Package audit
-// extracts them when it appends an entry, so the store never parses a
-// body. Param names the search parameter (agent, agent:identifier, entity,
-// type, subtype, outcome, source). For a local reference System
-// is the target's resource type and Value its id (a reference that is not
-// local has an empty System and the whole URL as Value); for a coding or
-// an identifier System is its system and Value its code or value.
+// extracts them from the stored body, so the store never parses one.
+// Param names the search parameter (agent, agent:identifier, entity, type,
+// subtype, outcome, source). For a local reference System is the target's
+// resource type and Value its id (a reference that is not local has an
+// empty System and the whole URL as Value); for a coding or an identifier
+// System is its system and Value its code or value.
 type AuditValue struct {
 	Param  string
 	System string
@@ -135,4 +135,15 @@ type AuditLog interface {
 	// the last removed entry so that the rest of the chain still verifies.
 	// It returns how many were removed.
 	PurgeAudit(ctx context.Context, tenant string, before time.Time) (int64, error)
+
+	// AuditIndexed returns how far the tenant's audit index goes: the
+	// values of every entry up to that Seq are indexed (0: none yet).
+	// SearchAudit finds entries by their values only up to there.
+	AuditIndexed(ctx context.Context, tenant string) (int64, error)
+	// IndexAudit writes the index values of entries (Seq, Recorded and
+	// Index set; those a purge has removed meanwhile are skipped) and moves
+	// the tenant's index position from from to to, in one transaction.
+	// When the position is no longer from (another indexer got there
+	// first) it writes nothing and is KindConflict.
+	IndexAudit(ctx context.Context, tenant string, from, to int64, entries []AuditEntry) error
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hearth-fhir/hearth/app"
@@ -110,8 +111,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 
-	stopRetention := startRetention(ctx, st, time.Duration(*retentionDays)*24*time.Hour, log)
-	defer stopRetention()
+	stopAuditJobs := startAuditJobs(ctx, st, time.Duration(*retentionDays)*24*time.Hour,
+		strings.TrimSuffix(*baseURL, "/")+"/fhir", log)
+	defer stopAuditJobs()
 
 	if *pprofAddr != "" {
 		if err := servePprof(ctx, *pprofAddr, log); err != nil {
@@ -153,25 +155,28 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	return serveErr
 }
 
-// startRetention runs the audit purge job until the returned function is
-// called (or ctx ends); that function waits for a pass in flight, so the
-// store outlives it. keep 0 runs nothing.
-func startRetention(ctx context.Context, st store.Store, keep time.Duration, log *slog.Logger) (stop func()) {
+// startAuditJobs runs the audit log's background jobs until the returned
+// function is called (or ctx ends): the index of AuditEvent search, kept a
+// few seconds behind the chains, and the retention purge (keep 0: none).
+// The returned function waits for passes in flight, so the store outlives
+// them.
+func startAuditJobs(ctx context.Context, st store.Store, keep time.Duration, fhirBase string, log *slog.Logger) (stop func()) {
 	auditLog, ok := st.(store.AuditLog)
-	if keep <= 0 || !ok {
-		log.Info("audit retention off: AuditEvents are kept until purged by hand")
+	if !ok {
 		return func() {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		audit.Retention{Log: auditLog, Keep: keep, Logger: log}.Run(ctx)
-	}()
-	log.Info("audit retention on", "keep_days", int(keep/(24*time.Hour)))
+	var wg sync.WaitGroup
+	wg.Go(func() { audit.Indexing{Log: auditLog, Base: fhirBase, Logger: log}.Run(ctx) })
+	if keep > 0 {
+		wg.Go(func() { audit.Retention{Log: auditLog, Keep: keep, Logger: log}.Run(ctx) })
+		log.Info("audit retention on", "keep_days", int(keep/(24*time.Hour)))
+	} else {
+		log.Info("audit retention off: AuditEvents are kept until purged by hand")
+	}
 	return func() {
 		cancel()
-		<-done
+		wg.Wait()
 	}
 }
 

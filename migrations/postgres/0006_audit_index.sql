@@ -1,11 +1,14 @@
--- The searchable values of each AuditEvent (see store.AuditValue), written
--- by the statement that appends the entry and removed by the purge that
--- removes it. param is a search parameter (agent, agent:identifier,
--- entity, type, subtype, outcome, source); for a local reference system
--- is the target's type and value its id, for a coding or an identifier
--- its system and code or value; recorded is the entry's. The date
--- parameter reads recorded; patient reads the agent and entity values of
--- type Patient.
+-- The searchable values of each AuditEvent (see store.AuditValue). They
+-- are written after the entry commits, off the request's path: package
+-- audit reads the entries past audit_index_state.seq, extracts their values
+-- from the stored bodies and writes them with the new position in one
+-- transaction (a background job every few seconds, and every AuditEvent
+-- search first). A purge removes them with their entries. param is a
+-- search parameter (agent, agent:identifier, entity, type, subtype,
+-- outcome, source); for a local reference system is the target's type and
+-- value its id, for a coding or an identifier its system and code or
+-- value; recorded is the entry's. The date parameter reads recorded;
+-- patient reads the agent and entity values of type Patient.
 CREATE TABLE audit_index (
     tenant_id TEXT    NOT NULL,
     seq       BIGINT  NOT NULL,
@@ -26,6 +29,12 @@ CREATE INDEX audit_index_seq ON audit_index (tenant_id, seq);
 -- the pair the planner takes common values for rare ones and collects
 -- every entry that holds them instead of reading the newest.
 CREATE STATISTICS audit_index_param_value (mcv) ON param, value FROM audit_index;
+
+-- How far each tenant's index goes: entries up to seq are indexed.
+CREATE TABLE audit_index_state (
+    tenant_id TEXT PRIMARY KEY,
+    seq       BIGINT NOT NULL
+);
 
 -- Searches page newest first on (recorded, seq).
 DROP INDEX audit_events_recorded;

@@ -26,9 +26,14 @@ var (
 	auditPurgeSQL      = sqlbase.Dollar(sqlbase.AuditPurgeSQL)
 	auditAnchorSQL     = sqlbase.Dollar(sqlbase.AuditAnchorSQL)
 	auditPurgeIndexSQL = sqlbase.Dollar(sqlbase.AuditPurgeIndexSQL)
-	// auditMoveAndPutSQL moves the head, inserts the entries and their
-	// index values: one statement, one round trip. Both inserts join the
-	// head update, so a head that moved writes nothing.
+	auditIndexedSQL    = sqlbase.Dollar(sqlbase.AuditIndexedSQL)
+	auditIndexLockSQL  = auditIndexedSQL + ` FOR UPDATE`
+	auditIndexInitSQL  = sqlbase.Dollar(sqlbase.AuditIndexInitSQL)
+	auditIndexMoveSQL  = sqlbase.Dollar(sqlbase.AuditIndexMoveSQL)
+	auditAnchorSeqSQL  = sqlbase.Dollar(sqlbase.AuditAnchorSeqSQL)
+	auditIndexPutSQL   = `INSERT INTO audit_index (tenant_id, ` + sqlbase.AuditIndexColumns + `)
+		SELECT $1, v.seq, v.recorded, v.param, v.system, v.value
+		FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[]) AS v(seq, recorded, param, system, value)`
 	auditMoveAndPutSQL = `WITH head AS (
 		UPDATE audit_chain SET seq = $2, hash = $3 WHERE tenant_id = $1 AND seq = $4 RETURNING 1
 	), ins AS (
@@ -36,11 +41,7 @@ var (
 		SELECT $1, u.seq, u.id, u.recorded, u.prev_hash, u.hash, u.body
 		FROM unnest($5::bigint[], $6::text[], $7::bigint[], $8::bytea[], $9::bytea[], $10::bytea[])
 			AS u(seq, id, recorded, prev_hash, hash, body), head
-	), idx AS (
-		INSERT INTO audit_index (tenant_id, ` + sqlbase.AuditIndexColumns + `)
-		SELECT $1, v.seq, v.recorded, v.param, v.system, v.value
-		FROM unnest($11::bigint[], $12::bigint[], $13::text[], $14::text[], $15::text[])
-			AS v(seq, recorded, param, system, value), head
+		RETURNING 1
 	)
 	SELECT (SELECT count(*) FROM head)`
 	// auditStrictSQL fails (division by zero) instead of answering 0 when
@@ -98,19 +99,12 @@ func auditArgs(tenant string, head store.AuditHead, entries []store.AuditEntry) 
 	n := len(entries)
 	seqs, ids, recorded := make([]int64, n), make([]string, n), make([]int64, n)
 	prevs, hashes, bodies := make([][]byte, n), make([][]byte, n), make([][]byte, n)
-	var ixSeqs, ixRecorded []int64
-	var params, systems, values []string
 	for i, e := range entries {
 		seqs[i], ids[i], recorded[i] = e.Seq, e.ID, sqlbase.Micros(e.Recorded)
 		prevs[i], hashes[i], bodies[i] = e.PrevHash, e.Hash, e.Body
-		for _, v := range e.Index {
-			ixSeqs, ixRecorded = append(ixSeqs, e.Seq), append(ixRecorded, recorded[i])
-			params, systems, values = append(params, v.Param), append(systems, v.System), append(values, v.Value)
-		}
 	}
 	last := entries[n-1]
-	return []any{tenant, last.Seq, last.Hash, head.Seq, seqs, ids, recorded, prevs, hashes, bodies,
-		ixSeqs, ixRecorded, params, systems, values}
+	return []any{tenant, last.Seq, last.Hash, head.Seq, seqs, ids, recorded, prevs, hashes, bodies}
 }
 
 // ReadAudit returns one AuditEvent by id.
@@ -192,6 +186,14 @@ func (db *DB) PurgeAudit(ctx context.Context, tenant string, before time.Time) (
 		if err != nil {
 			return wrap(op, err, "")
 		}
+		// An indexer writing values of these entries finishes first, and
+		// one that starts meanwhile waits (see IndexAudit).
+		if _, err := t.tx.Exec(ctx, auditIndexInitSQL, tenant); err != nil {
+			return wrap(op, err, "")
+		}
+		if _, err := t.tx.Exec(ctx, auditIndexLockSQL, tenant); err != nil {
+			return wrap(op, err, "")
+		}
 		if _, err := t.tx.Exec(ctx, auditPurgeIndexSQL, tenant, seq); err != nil {
 			return wrap(op, err, "")
 		}
@@ -204,4 +206,45 @@ func (db *DB) PurgeAudit(ctx context.Context, tenant string, before time.Time) (
 		return wrap(op, err, "")
 	})
 	return removed, err
+}
+
+// AuditIndexed returns the tenant's index position.
+func (db *DB) AuditIndexed(ctx context.Context, tenant string) (int64, error) {
+	var seq int64
+	err := db.pool.QueryRow(ctx, auditIndexedSQL, tenant).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	return seq, wrap("postgres.AuditIndexed", err, "")
+}
+
+// IndexAudit writes index values and moves the position. It holds the
+// position row locked (FOR UPDATE) while it reads the purge anchor and
+// writes, and a purge takes the same lock before it removes index values,
+// so values of purged entries are never left behind.
+func (db *DB) IndexAudit(ctx context.Context, tenant string, from, to int64, entries []store.AuditEntry) error {
+	const op = "postgres.IndexAudit"
+	return db.Tx(ctx, tenant, func(st store.Tx) error {
+		t := st.(*tx)
+		if _, err := t.tx.Exec(ctx, auditIndexInitSQL, tenant); err != nil {
+			return wrap(op, err, "")
+		}
+		var at, anchor int64
+		if err := t.tx.QueryRow(ctx, auditIndexLockSQL, tenant).Scan(&at); err != nil {
+			return wrap(op, err, "")
+		}
+		if at != from {
+			return sqlbase.Conflict(op, "the audit index moved on", nil)
+		}
+		if err := t.tx.QueryRow(ctx, auditAnchorSeqSQL, tenant).Scan(&anchor); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return wrap(op, err, "")
+		}
+		if b := sqlbase.AuditIndexValues(entries, anchor); len(b.Seqs) > 0 {
+			if _, err := t.tx.Exec(ctx, auditIndexPutSQL, tenant, b.Seqs, b.Recorded, b.Params, b.Systems, b.Values); err != nil {
+				return wrap(op, err, "")
+			}
+		}
+		_, err := t.tx.Exec(ctx, auditIndexMoveSQL, to, tenant, from)
+		return wrap(op, err, "")
+	})
 }

@@ -56,21 +56,11 @@ func (t *tx) PutAudit(ctx context.Context, head store.AuditHead, entries []store
 		return sqlbase.Conflict(op, "the audit chain moved on", err)
 	}
 	rows := make([][]any, len(entries))
-	var index [][]any
 	for i, e := range entries {
 		rows[i] = []any{e.Seq, e.ID, sqlbase.Micros(e.Recorded), e.PrevHash, e.Hash, e.Body}
-		for _, v := range e.Index {
-			index = append(index, []any{e.Seq, sqlbase.Micros(e.Recorded), v.Param, v.System, v.Value})
-		}
 	}
-	tenant := []any{t.tenant}
-	if err := t.insertRows(ctx, "audit_events", "tenant_id, "+sqlbase.AuditColumns, tenant, rows); err != nil {
-		return wrap(op, err, "an AuditEvent with this id exists")
-	}
-	if err := t.insertRows(ctx, "audit_index", "tenant_id, "+sqlbase.AuditIndexColumns, tenant, index); err != nil {
-		return wrap(op, err, "")
-	}
-	return nil
+	err = t.insertRows(ctx, "audit_events", "tenant_id, "+sqlbase.AuditColumns, []any{t.tenant}, rows)
+	return wrap(op, err, "an AuditEvent with this id exists")
 }
 
 // ReadAudit returns one AuditEvent by id.
@@ -176,4 +166,41 @@ func (db *DB) PurgeAudit(ctx context.Context, tenant string, before time.Time) (
 		return wrap(op, err, "")
 	})
 	return removed, err
+}
+
+// AuditIndexed returns the tenant's index position.
+func (db *DB) AuditIndexed(ctx context.Context, tenant string) (int64, error) {
+	var seq int64
+	err := db.read.QueryRowContext(ctx, sqlbase.AuditIndexedSQL, tenant).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return seq, wrap("sqlite.AuditIndexed", err, "")
+}
+
+// IndexAudit writes index values and moves the position. SQLite's one
+// writer serialises it with purges: the anchor it reads is the last
+// purge's.
+func (db *DB) IndexAudit(ctx context.Context, tenant string, from, to int64, entries []store.AuditEntry) error {
+	const op = "sqlite.IndexAudit"
+	return db.Tx(ctx, tenant, func(st store.Tx) error {
+		t := st.(*tx)
+		if _, err := t.tx.ExecContext(ctx, sqlbase.AuditIndexInitSQL, tenant); err != nil {
+			return wrap(op, err, "")
+		}
+		res, err := t.tx.ExecContext(ctx, sqlbase.AuditIndexMoveSQL, to, tenant, from)
+		if err != nil {
+			return wrap(op, err, "")
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return sqlbase.Conflict(op, "the audit index moved on", err)
+		}
+		var anchor int64
+		if err := t.tx.QueryRowContext(ctx, sqlbase.AuditAnchorSeqSQL, tenant).Scan(&anchor); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return wrap(op, err, "")
+		}
+		rows := sqlbase.AuditIndexValues(entries, anchor).Rows()
+		err = t.insertRows(ctx, "audit_index", "tenant_id, "+sqlbase.AuditIndexColumns, []any{tenant}, rows)
+		return wrap(op, err, "")
+	})
 }

@@ -26,6 +26,7 @@ func testAudit(t *testing.T, s store.Store) {
 	t.Run("StaleHead", func(t *testing.T) { testAuditStaleHead(t, s) })
 	t.Run("Concurrent", func(t *testing.T) { testAuditConcurrent(t, s, log) })
 	t.Run("Purge", func(t *testing.T) { testAuditPurge(t, s, log) })
+	t.Run("Index", func(t *testing.T) { testAuditIndex(t, s, log) })
 	t.Run("Search", func(t *testing.T) { testAuditSearch(t, s, log) })
 	t.Run("SearchPaging", func(t *testing.T) { testAuditSearchPaging(t, s, log) })
 	t.Run("Group", func(t *testing.T) { testGroup(t, s, log) })
@@ -48,8 +49,8 @@ func appendAudit(ctx context.Context, s store.Store, tenant string, when time.Ti
 	return appendEntries(ctx, s, tenant, es)
 }
 
-// appendEntries links entries, of which ID, Recorded and Index are set, to
-// the tenant's chain and appends them in one transaction.
+// appendEntries links entries, of which ID and Recorded are set, to the
+// tenant's chain and appends them in one transaction.
 func appendEntries(ctx context.Context, s store.Store, tenant string, es []store.AuditEntry) ([]store.AuditEntry, error) {
 	var out []store.AuditEntry
 	err := s.Tx(ctx, tenant, func(tx store.Tx) error {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hearth-fhir/hearth/fhir"
 	"github.com/hearth-fhir/hearth/store"
 )
 
@@ -24,6 +25,20 @@ var (
 	avRead     = store.AuditValue{Param: "subtype", System: "urn:interaction", Value: "avRead"}
 	avLogin    = store.AuditValue{Param: "subtype", System: "urn:dcm", Value: "110122"}
 )
+
+// appendIndexed appends entries (ID, Recorded and Index set) and indexes
+// them, as package audit does after the append.
+func appendIndexed(ctx context.Context, s store.Store, log store.AuditLog, tenant string, es []store.AuditEntry) ([]store.AuditEntry, error) {
+	out, err := appendEntries(ctx, s, tenant, es)
+	if err != nil {
+		return nil, err
+	}
+	at, err := log.AuditIndexed(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return out, log.IndexAudit(ctx, tenant, at, out[len(out)-1].Seq, out)
+}
 
 func match(v store.AuditValue) store.AuditMatch {
 	return store.AuditMatch{Param: v.Param, Systems: []string{v.System}, Value: v.Value}
@@ -55,14 +70,14 @@ func testAuditSearch(t *testing.T, s store.Store, log store.AuditLog) {
 		// e5 holds p1 under two types: it is one match, not two.
 		{ID: "e5", Recorded: at(40), Index: []store.AuditValue{avAgentP1, avAgentPat, avAgentP2, avSuccess, avRest, avRead}},
 	}
-	if _, err := appendEntries(ctx, s, tenant, entries); err != nil {
+	if _, err := appendIndexed(ctx, s, log, tenant, entries); err != nil {
 		t.Fatal(err)
 	}
 	// The other tenant has the same values; none of its entries may show.
 	for i := range entries {
 		entries[i].ID = "x" + entries[i].ID
 	}
-	if _, err := appendEntries(ctx, s, other, entries); err != nil {
+	if _, err := appendIndexed(ctx, s, log, other, entries); err != nil {
 		t.Fatal(err)
 	}
 	anyOf := func(ms ...store.AuditMatch) store.AuditCondition { return ms }
@@ -127,6 +142,61 @@ func testAuditSearch(t *testing.T, s store.Store, log store.AuditLog) {
 	}
 }
 
+// The index position moves only from where it stands; values of entries a
+// purge removed meanwhile are not written; an entry not indexed yet is
+// found by time but not by its values.
+func testAuditIndex(t *testing.T, s store.Store, log store.AuditLog) {
+	t.Parallel()
+	ctx := context.Background()
+	tenant := newTenant(t)
+	if at, err := log.AuditIndexed(ctx, tenant); err != nil || at != 0 {
+		t.Fatalf("AuditIndexed of a new tenant = %d, %v", at, err)
+	}
+	es, err := appendEntries(ctx, s, tenant, []store.AuditEntry{
+		{ID: "i1", Recorded: at(0)}, {ID: "i2", Recorded: at(1)}, {ID: "i3", Recorded: at(2)}, {ID: "i4", Recorded: at(3)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range es {
+		es[i].Index = []store.AuditValue{avAgentP1}
+	}
+	byAgent := store.AuditSearch{Count: 10, Where: []store.AuditCondition{{match(avAgentP1)}}}
+	if got := searchIDs(t, log, tenant, byAgent); got != "" {
+		t.Errorf("before indexing, by value: %q", got)
+	}
+	if got := searchIDs(t, log, tenant, store.AuditSearch{Count: 10}); got != "i4 i3 i2 i1" {
+		t.Errorf("before indexing, by time: %q", got)
+	}
+	err = log.IndexAudit(ctx, tenant, 1, 2, es[1:2])
+	checkKind(t, "IndexAudit from the wrong position", err, fhir.KindConflict)
+	if err := log.IndexAudit(ctx, tenant, 0, 2, es[:2]); err != nil {
+		t.Fatal(err)
+	}
+	if at, err := log.AuditIndexed(ctx, tenant); err != nil || at != 2 {
+		t.Errorf("AuditIndexed = %d, %v; want 2", at, err)
+	}
+	err = log.IndexAudit(ctx, tenant, 0, 2, es[:2])
+	checkKind(t, "IndexAudit again from 0", err, fhir.KindConflict)
+	if got := searchIDs(t, log, tenant, byAgent); got != "i2 i1" {
+		t.Errorf("after indexing two: %q", got)
+	}
+	// i3 and i4 are read for indexing, then a purge takes i3 before the
+	// indexer writes: only i4's values are written.
+	if n, err := log.PurgeAudit(ctx, tenant, at(3)); err != nil || n != 3 {
+		t.Fatalf("PurgeAudit = %d, %v", n, err)
+	}
+	if err := log.IndexAudit(ctx, tenant, 2, 4, es[2:]); err != nil {
+		t.Fatal(err)
+	}
+	if got := searchIDs(t, log, tenant, byAgent); got != "i4" {
+		t.Errorf("after the purge and indexing: %q", got)
+	}
+	// A search on another tenant's values finds nothing of this one.
+	if got := searchIDs(t, log, newTenant(t), byAgent); got != "" {
+		t.Errorf("another tenant: %q", got)
+	}
+}
+
 // Paging walks every match exactly once in either order, also across
 // entries recorded at the same time, and an entry appended meanwhile does
 // not disturb it.
@@ -143,7 +213,7 @@ func testAuditSearchPaging(t *testing.T, s store.Store, log store.AuditLog) {
 		// Several entries share a time, so ties are broken by seq.
 		es = append(es, store.AuditEntry{ID: fmt.Sprintf("g%02d", i), Recorded: at(i / 4), Index: idx})
 	}
-	if _, err := appendEntries(ctx, s, tenant, es); err != nil {
+	if _, err := appendIndexed(ctx, s, log, tenant, es); err != nil {
 		t.Fatal(err)
 	}
 	late := store.AuditEntry{ID: "late", Recorded: at(100), Index: []store.AuditValue{avSuccess, avAgentP1}}
@@ -183,7 +253,7 @@ func testAuditSearchPaging(t *testing.T, s store.Store, log store.AuditLog) {
 				break
 			}
 			if late.Seq == 0 {
-				if late.Seq = 1; !appendOK(t, s, tenant, late) {
+				if late.Seq = 1; !appendOK(t, s, log, tenant, late) {
 					return
 				}
 			}
@@ -200,9 +270,9 @@ func testAuditSearchPaging(t *testing.T, s store.Store, log store.AuditLog) {
 	}
 }
 
-func appendOK(t testing.TB, s store.Store, tenant string, e store.AuditEntry) bool {
+func appendOK(t testing.TB, s store.Store, log store.AuditLog, tenant string, e store.AuditEntry) bool {
 	t.Helper()
-	if _, err := appendEntries(context.Background(), s, tenant, []store.AuditEntry{e}); err != nil {
+	if _, err := appendIndexed(context.Background(), s, log, tenant, []store.AuditEntry{e}); err != nil {
 		t.Error(err)
 		return false
 	}

@@ -25,6 +25,11 @@ const (
 	AuditPurgeSQL = `DELETE FROM audit_events WHERE tenant_id = ? AND seq <= ?`
 	// AuditPurgeIndexSQL removes the index values of the purged entries.
 	AuditPurgeIndexSQL = `DELETE FROM audit_index WHERE tenant_id = ? AND seq <= ?`
+	// The index position of a tenant (audit_index_state).
+	AuditIndexedSQL   = `SELECT seq FROM audit_index_state WHERE tenant_id = ?`
+	AuditIndexInitSQL = `INSERT INTO audit_index_state (tenant_id, seq) VALUES (?, 0) ON CONFLICT DO NOTHING`
+	AuditIndexMoveSQL = `UPDATE audit_index_state SET seq = ? WHERE tenant_id = ? AND seq = ?`
+	AuditAnchorSeqSQL = `SELECT anchor_seq FROM audit_chain WHERE tenant_id = ?`
 	// AuditIndexColumns are the columns of audit_index after tenant_id.
 	AuditIndexColumns = `seq, recorded, param, system, value`
 	AuditAnchorSQL    = `UPDATE audit_chain SET anchor_seq = ?, anchor_hash = ? WHERE tenant_id = ?`
@@ -52,6 +57,38 @@ func AuditScanSQL(tenant string, q store.AuditQuery) (string, []any) {
 	}
 	b.WriteString(` ORDER BY seq LIMIT ` + strconv.Itoa(limit))
 	return b.String(), args
+}
+
+// AuditIndexBatch is the audit_index rows of some entries, by column
+// (AuditIndexColumns).
+type AuditIndexBatch struct {
+	Seqs, Recorded          []int64
+	Params, Systems, Values []string
+}
+
+// AuditIndexValues lists the index rows of entries, leaving out those at
+// or before anchor, which a purge removed while they were being indexed.
+func AuditIndexValues(entries []store.AuditEntry, anchor int64) AuditIndexBatch {
+	var b AuditIndexBatch
+	for _, e := range entries {
+		if e.Seq <= anchor {
+			continue
+		}
+		for _, v := range e.Index {
+			b.Seqs, b.Recorded = append(b.Seqs, e.Seq), append(b.Recorded, Micros(e.Recorded))
+			b.Params, b.Systems, b.Values = append(b.Params, v.Param), append(b.Systems, v.System), append(b.Values, v.Value)
+		}
+	}
+	return b
+}
+
+// Rows returns the batch row by row.
+func (b AuditIndexBatch) Rows() [][]any {
+	rows := make([][]any, len(b.Seqs))
+	for i := range rows {
+		rows[i] = []any{b.Seqs[i], b.Recorded[i], b.Params[i], b.Systems[i], b.Values[i]}
+	}
+	return rows
 }
 
 // AuditSearchSQL builds the statement of SearchAudit. It asks for one row
