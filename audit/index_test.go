@@ -7,12 +7,12 @@ import (
 	"maps"
 	"path/filepath"
 	"regexp"
-	"strconv"
-	"sync"
-	"time"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -126,7 +126,7 @@ func TestIndexValuesSealed(t *testing.T) {
 	} {
 		re := regexp.MustCompile(tc.from)
 		body := re.ReplaceAllStringFunc(string(rec.Body), func(m string) string {
-			name := m[1:strings.Index(m[1:], `"`)+1]
+			name := m[1 : strings.Index(m[1:], `"`)+1]
 			if tc.element == "agent" {
 				return `"agent":` + env + `,"source"`
 			}
