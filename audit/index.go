@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -53,69 +54,59 @@ var IndexedElements = map[string][]string{
 // type. base is the server's FHIR base URL: references under it are
 // local, as in every other search.
 func ValuesOf(body []byte, base string) []store.AuditValue {
-	var ae struct {
-		Type, Subtype, Outcome, Source, Agent, Entity json.RawMessage
-	}
-	if json.Unmarshal(body, &ae) != nil {
+	var ae indexedEvent
+	// A sealed envelope where a string or an array belongs is a type
+	// error: encoding/json skips that element and fills the others.
+	var typeErr *json.UnmarshalTypeError
+	if err := json.Unmarshal(body, &ae); err != nil && !errors.As(err, &typeErr) {
 		return nil
 	}
 	var ix indexer
-	ix.add(ParamOutcome, "", text(ae.Outcome))
-	ix.coding(ParamType, ae.Type)
-	for _, c := range items(ae.Subtype) {
-		ix.coding(ParamSubtype, c)
+	ix.add(ParamOutcome, "", ae.Outcome)
+	ix.add(ParamType, ae.Type.System, ae.Type.Code)
+	for _, c := range ae.Subtype {
+		ix.add(ParamSubtype, c.System, c.Code)
 	}
-	var source struct{ Observer json.RawMessage }
-	if json.Unmarshal(ae.Source, &source) == nil {
-		var observer struct{ Display json.RawMessage }
-		if json.Unmarshal(source.Observer, &observer) == nil {
-			ix.add(ParamSource, SourceType, text(observer.Display))
-		}
+	ix.add(ParamSource, SourceType, ae.Source.Observer.Display)
+	for _, a := range ae.Agent {
+		ix.reference(ParamAgent, a.Who.Reference, base)
+		ix.add(ParamAgentIdentifier, a.Who.Identifier.System, a.Who.Identifier.Value)
 	}
-	for _, a := range items(ae.Agent) {
-		var agent struct{ Who json.RawMessage }
-		if json.Unmarshal(a, &agent) != nil {
-			continue
-		}
-		var who struct{ Reference, Identifier json.RawMessage }
-		if json.Unmarshal(agent.Who, &who) != nil {
-			continue
-		}
-		ix.reference(ParamAgent, text(who.Reference), base)
-		var id struct{ System, Value json.RawMessage }
-		if json.Unmarshal(who.Identifier, &id) == nil {
-			ix.add(ParamAgentIdentifier, text(id.System), text(id.Value))
-		}
-	}
-	for _, e := range items(ae.Entity) {
-		var entity struct{ What json.RawMessage }
-		if json.Unmarshal(e, &entity) != nil {
-			continue
-		}
-		var what struct{ Reference json.RawMessage }
-		if json.Unmarshal(entity.What, &what) == nil {
-			ix.reference(ParamEntity, text(what.Reference), base)
-		}
+	for _, e := range ae.Entity {
+		ix.reference(ParamEntity, e.What.Reference, base)
 	}
 	return ix.rows
 }
 
-// text is a JSON string's value, or "" for anything else.
-func text(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return ""
-	}
-	return s
+// indexedEvent is what the index reads of an AuditEvent.
+type indexedEvent struct {
+	Outcome string          `json:"outcome"`
+	Type    indexedCoding   `json:"type"`
+	Subtype []indexedCoding `json:"subtype"`
+	Source  struct {
+		Observer struct {
+			Display string `json:"display"`
+		} `json:"observer"`
+	} `json:"source"`
+	Agent []struct {
+		Who struct {
+			Reference  string `json:"reference"`
+			Identifier struct {
+				System string `json:"system"`
+				Value  string `json:"value"`
+			} `json:"identifier"`
+		} `json:"who"`
+	} `json:"agent"`
+	Entity []struct {
+		What struct {
+			Reference string `json:"reference"`
+		} `json:"what"`
+	} `json:"entity"`
 }
 
-// items is a JSON array's elements, or nothing for anything else.
-func items(raw json.RawMessage) []json.RawMessage {
-	var out []json.RawMessage
-	if json.Unmarshal(raw, &out) != nil {
-		return nil
-	}
-	return out
+type indexedCoding struct {
+	System string `json:"system"`
+	Code   string `json:"code"`
 }
 
 // indexer collects distinct index values.
@@ -132,14 +123,6 @@ func (ix *indexer) add(param, system, value string) {
 		}
 	}
 	ix.rows = append(ix.rows, v)
-}
-
-// coding indexes a Coding's system and code.
-func (ix *indexer) coding(param string, raw json.RawMessage) {
-	var c struct{ System, Code json.RawMessage }
-	if json.Unmarshal(raw, &c) == nil {
-		ix.add(param, text(c.System), text(c.Code))
-	}
 }
 
 // reference indexes a literal reference as type and id (the version left
