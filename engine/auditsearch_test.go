@@ -302,6 +302,9 @@ func TestAuditEventSearchPolicyConstraints(t *testing.T) {
 
 grants contains {"type": "AuditEvent", "actions": {"read", "search"}, "reason": "site auditors follow p1",
 	"where": [[{"param": "agent", "paths": [["agent", "who"]], "values": ["Practitioner/p1"]}]]} if has_role("site-auditor")
+
+grants contains {"type": "AuditEvent", "actions": {"read", "search"}, "reason": "a clause the log cannot answer",
+	"where": [[{"param": "action", "paths": [["action"]], "values": ["R"]}]]} if has_role("broken-auditor")
 `
 	if err := os.WriteFile(filepath.Join(dir, "site.rego"), []byte(rule), 0o600); err != nil {
 		t.Fatal(err)
@@ -317,6 +320,10 @@ grants contains {"type": "AuditEvent", "actions": {"read", "search"}, "reason": 
 		if err != nil || got != tc.want {
 			t.Errorf("%s: %q, %v; want %q", tc.query, got, err, tc.want)
 		}
+	}
+	// A clause the audit log cannot answer fails the search, never widens it.
+	if _, _, err := auditMinutes(t, w, w.user(t, "Practitioner/x4", "broken-auditor"), ""); !fhir.IsKind(err, fhir.KindInternal) {
+		t.Errorf("a policy clause on action: %v", err)
 	}
 }
 
