@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/hearth-fhir/hearth/fhir"
 	"github.com/hearth-fhir/hearth/store"
@@ -14,6 +15,9 @@ type TxRunner = store.TxRunner
 
 // maxBatch bounds how many requests one group commit serves.
 const maxBatch = 512
+
+// groupTimeout bounds the commits of one batch.
+const groupTimeout = 30 * time.Second
 
 // Committer appends AuditEvents by group commit, with the writes they
 // record: one goroutine takes every request waiting, commits their writes
@@ -139,8 +143,10 @@ func (c *Committer) commit(batch []*pending) {
 		byTenant[p.tenant] = append(byTenant[p.tenant], p)
 	}
 	// Not a request's context: one request giving up must not fail the
-	// others' commit.
-	ctx := context.Background()
+	// others' commit. Bounded, so that a database that stops answering
+	// fails the waiting requests instead of holding them forever.
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	defer cancel()
 	for _, t := range tenants {
 		ps := byTenant[t]
 		err := c.group(ctx, t, ps)

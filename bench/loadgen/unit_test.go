@@ -108,3 +108,24 @@ func TestCompareInterleaves(t *testing.T) {
 		t.Errorf("results %s, want %s", got, want)
 	}
 }
+
+// TestSyntheaBundles: the raw import ceiling gets W5's Bundles as their
+// entries' fullUrls, types and resources, in order.
+func TestSyntheaBundles(t *testing.T) {
+	bundles, err := SyntheaBundles("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bundles) != 1 || len(bundles[0]) != 2 {
+		t.Fatalf("got %d bundles, want one of 2 entries", len(bundles))
+	}
+	for i, want := range []string{"Patient", "Observation"} {
+		e := bundles[0][i]
+		if e.Type != want || !strings.HasPrefix(e.FullURL, "urn:uuid:") || !strings.Contains(string(e.Resource), `"resourceType":"`+want+`"`) {
+			t.Errorf("entry %d: %s %s %.40s, want a %s", i, e.Type, e.FullURL, e.Resource, want)
+		}
+	}
+	if _, err := SyntheaBundles(t.TempDir()); err == nil {
+		t.Error("an empty directory gave no error")
+	}
+}

@@ -43,11 +43,13 @@ func bench(ctx context.Context, c config, stdout, stderr io.Writer) (err error) 
 			rep.Notes = append(rep.Notes, fmt.Sprintf("peak RSS: largest VmRSS of PID %d sampled every 100 ms during each level", c.serverPID))
 		}
 	}
-	var ceilings []loadgen.Workload
+	var (
+		ceilings []loadgen.Workload
+		runner   *raw.Runner
+	)
 	rs := settings
 	if c.mode != "run" {
-		runner, err := openRaw(ctx, c, stderr)
-		if err != nil {
+		if runner, err = openRaw(ctx, c, stderr); err != nil {
 			return err
 		}
 		defer func() {
@@ -57,7 +59,6 @@ func bench(ctx context.Context, c config, stdout, stderr io.Writer) (err error) 
 		}()
 		rs.Target = runner.Target()
 		ceilings = runner.Workloads(c.workloads)
-		rep.Notes = append(rep.Notes, runner.Notes()...)
 	}
 	switch c.mode {
 	case "run":
@@ -67,6 +68,10 @@ func bench(ctx context.Context, c config, stdout, stderr io.Writer) (err error) 
 	default:
 		rep.Results = loadgen.Compare(ctx, ws, hs, ceilings, rs)
 		rep.Notes = append(rep.Notes, "compare: each level of a workload is followed at once by the same level of its ceiling")
+	}
+	if runner != nil {
+		// After the run: the notes say what the workloads' setup found.
+		rep.Notes = append(rep.Notes, runner.Notes()...)
 	}
 	loadgen.ApplyCeilings(rep.Results)
 	if c.mode != "raw" {
@@ -177,7 +182,7 @@ func discoverTokenURL(ctx context.Context, base string) (string, error) {
 
 // openRaw opens the raw runner on the configured database.
 func openRaw(ctx context.Context, c config, progress io.Writer) (*raw.Runner, error) {
-	opt := raw.Options{SeedCount: c.seedCount, ReadSet: c.readSet, MaxConns: slices.Max(c.concurrency),
+	opt := raw.Options{SeedCount: c.seedCount, ReadSet: c.readSet, SyntheaDir: c.syntheaDir, MaxConns: slices.Max(c.concurrency),
 		RandSeed: c.randSeed, AllowRemote: c.allowRemote, Progress: progress}
 	if c.databaseURL != "" {
 		return raw.OpenPostgres(ctx, c.databaseURL, opt)

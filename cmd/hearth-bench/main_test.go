@@ -52,13 +52,17 @@ func TestCompare(t *testing.T) {
 			ratios[r.Workload]++
 		}
 	}
-	for _, w := range []string{"W1", "W2", "W6"} {
+	for _, w := range []string{"W1", "W2", "W5", "W6"} {
 		if ratios[w] != 2 {
 			t.Errorf("%s has a ratio at %d of 2 levels", w, ratios[w])
 		}
 	}
-	if len(rep.Notes) == 0 || !strings.Contains(strings.Join(rep.Notes, "\n"), "QueryExecModeExec") {
+	notes := strings.Join(rep.Notes, "\n")
+	if !strings.Contains(notes, "QueryExecModeExec") {
 		t.Errorf("notes do not say how the ceiling searched: %q", rep.Notes)
+	}
+	if !strings.Contains(notes, "raw-import: 1 bundles") {
+		t.Errorf("notes do not describe raw-import's bundles: %q", rep.Notes)
 	}
 }
 

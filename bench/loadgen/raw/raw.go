@@ -25,10 +25,12 @@ const tenant = "bench"
 
 // Options shape the seeded data, as loadgen.Options do for HTTP.
 type Options struct {
-	SeedCount int    // rows seeded for the searches (default 100,000)
-	ReadSet   int    // rows seeded for reads (default 1,000)
-	MaxConns  int    // pool size: the highest concurrency (default 16)
-	RandSeed  uint64 // seeds the workers' random sources
+	SeedCount int // rows seeded for the searches (default 100,000)
+	ReadSet   int // rows seeded for reads (default 1,000)
+	// SyntheaDir holds the transaction Bundles raw-import writes (W5's).
+	SyntheaDir string
+	MaxConns   int    // pool size: the highest concurrency (default 16)
+	RandSeed   uint64 // seeds the workers' random sources
 	// AllowRemote permits a database host that is not loopback.
 	AllowRemote bool
 	Progress    io.Writer
@@ -70,6 +72,9 @@ type backend interface {
 	// search returns the first page (20) of Communications with a status,
 	// newest first, joining token_idx to resources.
 	search(ctx context.Context, status string) (int, error)
+	// insertBundle writes one bundle's rows in one transaction, the
+	// resources under ids, now as their last_updated and audit time.
+	insertBundle(ctx context.Context, b *importBundle, ids []string, now int64) error
 	// load bulk-inserts resource and token rows (no history or audit):
 	// seeding, not measured.
 	load(ctx context.Context, rows []row) error
@@ -89,7 +94,8 @@ type Runner struct {
 	b            backend
 	opt          Options
 	readIDs      []string
-	searchSeeded bool // seedSearch has run
+	searchSeeded bool       // seedSearch has run
+	imports      *importSet // prepareImport has run
 }
 
 // Target names the runner in reports: "raw-postgres" or "raw-sqlite".
@@ -99,8 +105,15 @@ func (r *Runner) Target() string { return r.target }
 // (SQLite) the runner works in.
 func (r *Runner) Scratch() string { return r.b.scratch() }
 
-// Notes say how the ceiling was measured.
-func (r *Runner) Notes() []string { return r.b.notes() }
+// Notes say how the ceiling was measured, and what raw-import's bundles
+// hold once it has run.
+func (r *Runner) Notes() []string {
+	notes := r.b.notes()
+	if r.imports != nil {
+		notes = append(notes, r.imports.note())
+	}
+	return notes
+}
 
 // Close drops the scratch tables. It uses its own context so that an
 // interrupted run still cleans up.
@@ -116,6 +129,7 @@ func Ceilings() map[string][]string {
 		"W1": {"raw-create"},
 		"W2": {"raw-read"},
 		"W3": {"raw-search-high", "raw-search-low", "raw-search-unique"},
+		"W5": {"raw-import"},
 		"W6": {"raw-update"},
 	}
 }
@@ -135,6 +149,9 @@ func (r *Runner) Workloads(names []string) []loadgen.Workload {
 	}
 	if want("W3") {
 		out = append(out, r.searchWorkloads()...)
+	}
+	if want("W5") {
+		out = append(out, r.importWorkload())
 	}
 	if want("W6") {
 		out = append(out, r.updateWorkload())
@@ -158,13 +175,13 @@ func communication(id string, version int64, status string) row {
 
 // auditEvent is the ~600-byte AuditEvent a write will carry once Hearth
 // audits (IHE BALP shape).
-func auditEvent(action, id string, version int64) []byte {
+func auditEvent(action, typ, id string, version int64) []byte {
 	return fmt.Appendf(nil, `{"resourceType":"AuditEvent","type":{"system":"http://terminology.hl7.org/CodeSystem/audit-event-type","code":"rest","display":"RESTful Operation"},`+
 		`"subtype":[{"system":"http://hl7.org/fhir/restful-interaction","code":"%s"}],"action":"%s","recorded":"%s","outcome":"0",`+
 		`"agent":[{"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"who":{"identifier":{"system":"urn:hearth:client","value":"bench"}},"requestor":true,"network":{"address":"127.0.0.1","type":"2"}}],`+
 		`"source":{"observer":{"display":"hearth-bench raw"},"type":[{"system":"http://terminology.hl7.org/CodeSystem/security-source-type","code":"4"}]},`+
-		`"entity":[{"what":{"reference":"Communication/%s/_history/%d"},"type":{"system":"http://terminology.hl7.org/CodeSystem/audit-entity-type","code":"2"}}]}`,
-		map[string]string{"C": "create", "U": "update"}[action], action, time.Now().UTC().Format(time.RFC3339Nano), id, version)
+		`"entity":[{"what":{"reference":"%s/%s/_history/%d"},"type":{"system":"http://terminology.hl7.org/CodeSystem/audit-entity-type","code":"2"}}]}`,
+		map[string]string{"C": "create", "U": "update"}[action], action, time.Now().UTC().Format(time.RFC3339Nano), typ, id, version)
 }
 
 // scratchName is a fresh name for the scratch schema or table prefix.

@@ -11,8 +11,10 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-// sqliteSchema mirrors migrations/sqlite/0001_init.sql plus an audit
-// table; {p} is the scratch prefix of every table and index.
+// sqliteSchema mirrors migrations/sqlite (resources, resource_history, the
+// search index tables of 0001 and 0002 with the same keys and indexes, the
+// newest-first index of 0007) plus an audit table; {p} is the scratch
+// prefix of every table and index.
 const sqliteSchema = `
 CREATE TABLE {p}resources (
     tenant_id TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
@@ -29,14 +31,49 @@ CREATE TABLE {p}token_idx (
     system TEXT NOT NULL DEFAULT '', code TEXT NOT NULL);
 CREATE INDEX {p}resources_recent_first ON {p}resources (tenant_id, type, last_updated DESC, id);
 CREATE INDEX {p}token_idx_lookup ON {p}token_idx (tenant_id, type, param, code, system);
-CREATE INDEX {p}token_idx_resource ON {p}token_idx (tenant_id, type, id);
+CREATE INDEX {p}token_idx_resource_param ON {p}token_idx (tenant_id, type, id, param);
+CREATE TABLE {p}string_idx (
+    tenant_id TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,
+    value TEXT NOT NULL, exact TEXT NOT NULL);
+CREATE INDEX {p}string_idx_lookup ON {p}string_idx (tenant_id, type, param, value);
+CREATE INDEX {p}string_idx_resource ON {p}string_idx (tenant_id, type, id, param);
+CREATE TABLE {p}date_idx (
+    tenant_id TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,
+    low INTEGER NOT NULL, high INTEGER NOT NULL);
+CREATE INDEX {p}date_idx_low ON {p}date_idx (tenant_id, type, param, low, high);
+CREATE INDEX {p}date_idx_high ON {p}date_idx (tenant_id, type, param, high);
+CREATE INDEX {p}date_idx_resource ON {p}date_idx (tenant_id, type, id, param);
+CREATE TABLE {p}number_idx (
+    tenant_id TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,
+    value REAL NOT NULL);
+CREATE INDEX {p}number_idx_lookup ON {p}number_idx (tenant_id, type, param, value);
+CREATE INDEX {p}number_idx_resource ON {p}number_idx (tenant_id, type, id, param);
+CREATE TABLE {p}quantity_idx (
+    tenant_id TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,
+    value REAL NOT NULL, system TEXT NOT NULL DEFAULT '', code TEXT NOT NULL DEFAULT '',
+    canonical INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX {p}quantity_idx_lookup ON {p}quantity_idx (tenant_id, type, param, code, value);
+CREATE INDEX {p}quantity_idx_resource ON {p}quantity_idx (tenant_id, type, id, param);
+CREATE TABLE {p}reference_idx (
+    tenant_id TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,
+    target_type TEXT NOT NULL DEFAULT '', target_id TEXT NOT NULL DEFAULT '', url TEXT NOT NULL DEFAULT '');
+CREATE INDEX {p}reference_idx_lookup ON {p}reference_idx (tenant_id, type, param, target_id, target_type);
+CREATE INDEX {p}reference_idx_target ON {p}reference_idx (tenant_id, target_type, target_id, type, param);
+CREATE INDEX {p}reference_idx_url ON {p}reference_idx (tenant_id, type, param, url) WHERE url <> '';
+CREATE INDEX {p}reference_idx_resource ON {p}reference_idx (tenant_id, type, id, param);
+CREATE TABLE {p}uri_idx (
+    tenant_id TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,
+    value TEXT NOT NULL);
+CREATE INDEX {p}uri_idx_lookup ON {p}uri_idx (tenant_id, type, param, value);
+CREATE INDEX {p}uri_idx_resource ON {p}uri_idx (tenant_id, type, id, param);
 CREATE TABLE {p}audit_events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT NOT NULL, recorded INTEGER NOT NULL,
     action TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, body BLOB NOT NULL);`
 
 // sqliteTables are dropped at the end, in this order.
 func sqliteTables() []string {
-	return []string{"audit_events", "token_idx", "resource_history", "resources"}
+	return []string{"audit_events", "token_idx", "string_idx", "date_idx", "number_idx", "quantity_idx",
+		"reference_idx", "uri_idx", "resource_history", "resources"}
 }
 
 // sqliteDB is the backend on one SQLite file, opened the way Hearth's
@@ -108,23 +145,88 @@ func (s *sqliteDB) sideWrites(ctx context.Context, tx *sql.Tx, r row, audit []by
 	return err
 }
 
-// insertTokens writes the token rows of rows, one statement per row.
+// insertTokens writes the token rows of rows.
 func (s *sqliteDB) insertTokens(ctx context.Context, tx *sql.Tx, rows []row) error {
+	type owned struct {
+		id string
+		t  token
+	}
+	var toks []owned
 	for _, r := range rows {
-		if len(r.tokens) == 0 {
-			continue
-		}
-		q := s.sql(`INSERT INTO {p}token_idx (tenant_id, type, id, param, system, code) VALUES `) +
-			strings.TrimSuffix(strings.Repeat("(?, 'Communication', ?, ?, ?, ?),", len(r.tokens)), ",")
-		args := make([]any, 0, 5*len(r.tokens))
 		for _, t := range r.tokens {
-			args = append(args, tenant, r.id, t.param, t.system, t.code)
+			toks = append(toks, owned{r.id, t})
 		}
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+	}
+	return s.insertRows(ctx, tx, "token_idx", []string{"tenant_id", "type", "id", "param", "system", "code"}, len(toks),
+		func(args []any, i int) []any {
+			return append(args, tenant, "Communication", toks[i].id, toks[i].t.param, toks[i].t.system, toks[i].t.code)
+		})
+}
+
+// sqliteChunk bounds the rows of one INSERT, well under SQLite's limit on
+// bound parameters (32,766).
+const sqliteChunk = 500
+
+// insertRows writes n rows into table with multi-row INSERTs of up to
+// sqliteChunk rows; row appends row i's values, one per column.
+func (s *sqliteDB) insertRows(ctx context.Context, tx *sql.Tx, table string, cols []string, n int,
+	row func(args []any, i int) []any) error {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	head := s.sql("INSERT INTO {p}"+table) + " (" + strings.Join(cols, ", ") + ") VALUES "
+	for lo := 0; lo < n; lo += sqliteChunk {
+		hi := min(lo+sqliteChunk, n)
+		args := make([]any, 0, (hi-lo)*len(cols))
+		for i := lo; i < hi; i++ {
+			args = row(args, i)
+		}
+		if _, err := tx.ExecContext(ctx, head+strings.TrimSuffix(strings.Repeat(one+",", hi-lo), ","), args...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// insertBundle writes the bundle's rows in one BEGIN IMMEDIATE
+// transaction, multi-row INSERTs per table.
+func (s *sqliteDB) insertBundle(ctx context.Context, b *importBundle, ids []string, now int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for i := range b.tables {
+			t := &b.tables[i]
+			cols := t.columns(ids, now)
+			names := []string{"tenant_id"}
+			for _, c := range t.cols {
+				names = append(names, c.name)
+			}
+			err := s.insertRows(ctx, tx, t.name, names, len(t.res), func(args []any, i int) []any {
+				args = append(args, tenant)
+				for _, c := range cols {
+					args = append(args, element(c, i))
+				}
+				return args
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// element is value i of a column slice of importTable.columns.
+func element(col any, i int) any {
+	switch c := col.(type) {
+	case []string:
+		return c[i]
+	case []int64:
+		return c[i]
+	case []float64:
+		return c[i]
+	case []bool:
+		return c[i]
+	case [][]byte:
+		return c[i]
+	}
+	panic(fmt.Sprintf("raw: column of %T", col))
 }
 
 func (s *sqliteDB) create(ctx context.Context, r row, audit []byte) error {
@@ -239,7 +341,7 @@ func (s *sqliteDB) scratch() string { return s.prefix }
 
 func (s *sqliteDB) notes() []string {
 	return []string{
-		"raw-sqlite: Hearth's store settings (WAL, synchronous=FULL, one write connection with BEGIN IMMEDIATE, read-only pool); writes are one transaction of four statements",
-		"raw-sqlite: scratch tables " + s.prefix + "* with the shape of migrations/sqlite/0001_init.sql plus audit_events, dropped at the end",
+		"raw-sqlite: Hearth's store settings (WAL, synchronous=FULL, one write connection with BEGIN IMMEDIATE, read-only pool); writes are one transaction of four statements; raw-import writes a bundle in one transaction of multi-row INSERTs (500 rows each)",
+		"raw-sqlite: scratch tables " + s.prefix + "* with the shape of migrations/sqlite (resources, history, the search index tables) plus audit_events, dropped at the end",
 	}
 }

@@ -21,7 +21,7 @@ func (r *Runner) createWorkload() loadgen.Workload {
 		NewWorker: func(ctx context.Context, i, n int) (loadgen.Op, error) {
 			return func(ctx context.Context) (int, error) {
 				id := uuid.NewString()
-				return 1, r.b.create(ctx, communication(id, 1, loadgen.BackgroundStatus), auditEvent("C", id, 1))
+				return 1, r.b.create(ctx, communication(id, 1, loadgen.BackgroundStatus), auditEvent("C", "Communication", id, 1))
 			}, nil
 		},
 	}
@@ -61,12 +61,12 @@ func (r *Runner) updateWorkload() loadgen.Workload {
 		Name: "raw-update", Title: "update resource if version matches +history+tokens+audit",
 		NewWorker: func(ctx context.Context, i, n int) (loadgen.Op, error) {
 			id := uuid.NewString()
-			if err := r.b.create(ctx, communication(id, 1, loadgen.BackgroundStatus), auditEvent("C", id, 1)); err != nil {
+			if err := r.b.create(ctx, communication(id, 1, loadgen.BackgroundStatus), auditEvent("C", "Communication", id, 1)); err != nil {
 				return nil, err
 			}
 			version := int64(1)
 			return func(ctx context.Context) (int, error) {
-				err := r.b.update(ctx, communication(id, version+1, loadgen.BackgroundStatus), auditEvent("U", id, version+1))
+				err := r.b.update(ctx, communication(id, version+1, loadgen.BackgroundStatus), auditEvent("U", "Communication", id, version+1))
 				if err == nil {
 					version++
 				}
