@@ -123,7 +123,9 @@ type AuditLog interface {
 	ReadAudit(ctx context.Context, tenant, id string) (AuditEntry, error)
 	// ScanAudit returns entries in Seq order.
 	ScanAudit(ctx context.Context, tenant string, q AuditQuery) ([]AuditEntry, error)
-	// SearchAudit returns one page of the entries that match q.
+	// SearchAudit returns one page of the entries that match q. Its
+	// conditions on values (Where) see the entries indexed so far (see
+	// AuditIndexed); those on time see every entry.
 	SearchAudit(ctx context.Context, tenant string, q AuditSearch) (AuditPage, error)
 	// AuditChain returns the tenant's chain head without locking it; a
 	// tenant that never audited anything is KindNotFound.
@@ -138,7 +140,6 @@ type AuditLog interface {
 
 	// AuditIndexed returns how far the tenant's audit index goes: the
 	// values of every entry up to that Seq are indexed (0: none yet).
-	// SearchAudit finds entries by their values only up to there.
 	AuditIndexed(ctx context.Context, tenant string) (int64, error)
 	// IndexAudit writes the index values of entries (Seq, Recorded and
 	// Index set; those a purge has removed meanwhile are skipped) and moves
