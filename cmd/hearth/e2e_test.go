@@ -34,6 +34,9 @@ func TestMain(m *testing.M) {
 	// none generates one into a default data directory under the source
 	// tree; keys_test.go clears it where it tests generation.
 	os.Setenv("HEARTH_MASTER_KEY", "aGVhcnRoLWUyZS10ZXN0cy1tYXN0ZXIta2V5LTMyYnk=")
+	// Nor tenant keys into ./hearth-data/tenant-keys (a PostgreSQL command
+	// without --data-dir would put them there).
+	os.Setenv("HEARTH_TENANT_KEY_DIR", filepath.Join(dir, "tenant-keys"))
 	build := exec.Command("go", "build", "-o", binary, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {

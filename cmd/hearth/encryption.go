@@ -34,10 +34,10 @@ func (f *encryptionFlags) register(fs *flag.FlagSet) {
 		"file holding the 32-byte master key (base64 or hex); else HEARTH_MASTER_KEY; else one generated into --data-dir")
 	fs.StringVar(&f.previousFile, "previous-master-key-file", "",
 		"the master key being retired: keys still wrapped by it stay readable until `hearth keys rewrap` has run")
-	fs.StringVar(&f.tenantKeyDir, "tenant-key-dir", "",
+	fs.StringVar(&f.tenantKeyDir, "tenant-key-dir", os.Getenv("HEARTH_TENANT_KEY_DIR"),
 		"directory of the per-tenant keys that wrap each tenant's data keys, kept out of the database so that deleting a tenant "+
 			"makes its database backups unreadable; back it up apart from the database (default: tenant-keys beside "+
-			"--master-key-file, else in --data-dir); servers sharing a database must share it")
+			"--master-key-file, else in --data-dir; env HEARTH_TENANT_KEY_DIR); servers sharing a database must share it")
 	fs.StringVar(&f.elementsFile, "encrypt-elements-file", "",
 		"file listing the encrypted elements (Type.element, one per line); default: the built-in PHI set")
 	fs.StringVar(&f.elements, "encrypt-elements", "",

@@ -49,7 +49,7 @@ func slicesHasKey(env []string, k string) bool {
 // the tenant's keys.
 func TestKeysCommands(t *testing.T) {
 	dir := t.TempDir()
-	noKey := []string{"HEARTH_MASTER_KEY="}
+	noKey := []string{"HEARTH_MASTER_KEY=", "HEARTH_TENANT_KEY_DIR="}
 	data := []string{"--data-dir", dir}
 	ndjson := filepath.Join(t.TempDir(), "patients.ndjson")
 	os.WriteFile(ndjson, []byte(`{"resourceType":"Patient","id":"p1","name":[{"family":"QQKEYSMARK"}],"birthDate":"1911-11-11"}

@@ -90,7 +90,8 @@ func TestKeysMovedUnderTenantKeys(t *testing.T) {
 	}
 	st.Close()
 
-	out, err := hearthCmd(t, nil, "keys", "status", "--data-dir", dir)
+	// The default place: tenant-keys/ in the data directory.
+	out, err := hearthCmd(t, []string{"HEARTH_TENANT_KEY_DIR="}, "keys", "status", "--data-dir", dir)
 	if err != nil || !strings.Contains(out, "2 keys re-wrapped under their tenant keys") {
 		t.Fatalf("keys status: %v\n%s", err, out)
 	}
