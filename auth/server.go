@@ -136,7 +136,7 @@ func NewServer(ctx context.Context, cfg Config, accounts store.Accounts, logger 
 		revocations: newRevocations(users, cfg.TokenTTL, cfg.Clock),
 		limits:      newLimiter(cfg.RateLimit, cfg.Clock),
 		clientKeys:  newClientKeyCache(cfg.HTTPClient, cfg.Clock),
-		tenants:     &knownTenants{accounts: accounts, known: map[string]bool{}},
+		tenants:     &knownTenants{accounts: accounts, clock: cfg.Clock, known: map[string]time.Time{}},
 	}
 	s.external, err = newExternalIssuers(cfg.TrustedIssuers, cfg.HTTPClient, cfg.Clock, logger)
 	if err != nil {

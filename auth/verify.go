@@ -112,22 +112,32 @@ func (s *Server) Verify(ctx context.Context, bearer string) (Claims, error) {
 
 // knownTenants remembers the tenants that exist, so that a token naming
 // another (an external issuer's claim, a token of a removed tenant) is
-// refused without a store read per request.
+// refused without a store read per request. What it remembers is checked
+// again after tenantRecheck, so a tenant deleted by `hearth tenant delete`
+// (another process) stops accepting its tokens within that time.
 type knownTenants struct {
 	accounts store.Accounts
+	clock    func() time.Time
 	mu       sync.Mutex
-	known    map[string]bool
+	known    map[string]time.Time // when the tenant was last found
 }
 
+// tenantRecheck is how long a found tenant is believed to exist.
+const tenantRecheck = 30 * time.Second
+
 func (k *knownTenants) check(ctx context.Context, tenant string) error {
+	now := k.clock()
 	k.mu.Lock()
-	ok := k.known[tenant]
+	seen, ok := k.known[tenant]
 	k.mu.Unlock()
-	if ok {
+	if ok && now.Sub(seen) < tenantRecheck {
 		return nil
 	}
 	_, err := k.accounts.GetTenant(ctx, tenant)
 	if fhir.IsKind(err, fhir.KindNotFound) {
+		k.mu.Lock()
+		delete(k.known, tenant)
+		k.mu.Unlock()
 		return invalidToken(errors.New("unknown tenant"))
 	}
 	if err != nil {
@@ -137,7 +147,7 @@ func (k *knownTenants) check(ctx context.Context, tenant string) error {
 	if len(k.known) > 100000 {
 		clear(k.known)
 	}
-	k.known[tenant] = true
+	k.known[tenant] = now
 	k.mu.Unlock()
 	return nil
 }

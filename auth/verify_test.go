@@ -137,3 +137,26 @@ func TestVerifyCacheRechecksExpiry(t *testing.T) {
 		t.Fatalf("expired token from the cache: %v", err)
 	}
 }
+
+// A deleted tenant's tokens stop working once the server checks the tenant
+// again, even when the delete ran in another process.
+func TestVerifyRechecksDeletedTenant(t *testing.T) {
+	db := openStore(t)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	srv := newServer(t, db, func() time.Time { return now })
+	kid, key := storedKey(t, db)
+	tok := sign(t, jose.ES256, key, kid, map[string]any{
+		"iss": testIssuer, "sub": "c", "aud": testIssuer + "/fhir", "tenant": "acme",
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+	})
+	if _, err := srv.Verify(t.Context(), tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.DeleteTenant(t.Context(), "acme"); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Minute)
+	if _, err := srv.Verify(t.Context(), tok); err == nil {
+		t.Fatal("a deleted tenant's token still verifies a minute later")
+	}
+}
