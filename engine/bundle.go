@@ -88,6 +88,7 @@ func (e *Engine) transaction(ctx context.Context, p Principal, entries []BundleE
 			failed = i
 			return err
 		}
+		e.preparePosts(p, plans, refs)
 		for _, i := range processingOrder(plans) {
 			res, err := e.applyEntry(ctx, tx, p, plans[i], refs)
 			if err != nil {
@@ -166,11 +167,12 @@ func (e *Engine) checkBundleSize(p Principal, n int) error {
 // it acts on.
 type entryPlan struct {
 	BundleEntry
-	target  entryTarget
-	ifMatch int64
-	id      string  // the resource the entry acts on, once known
-	matched *Result // a conditional create that found its resource
-	noop    bool    // a conditional delete that matched nothing
+	target   entryTarget
+	ifMatch  int64
+	id       string    // the resource the entry acts on, once known
+	matched  *Result   // a conditional create that found its resource
+	prepared *prepared // a create's body rewritten and validated ahead (bundleprep.go)
+	noop     bool      // a conditional delete that matched nothing
 }
 
 // plan parses and checks an entry without touching the store.
@@ -277,21 +279,26 @@ func processingOrder(plans []*entryPlan) []int {
 // applyEntry performs one planned entry inside the transaction.
 func (e *Engine) applyEntry(ctx context.Context, tx *batchingTx, p Principal, pl *entryPlan, refs map[string]string) (EntryResult, error) {
 	out := EntryResult{Method: pl.Method}
+	t := pl.target
+	if pre := pl.prepared; pre != nil {
+		if pre.err != nil {
+			return out, pre.err
+		}
+		var err error
+		out.Result, err = e.createIn(ctx, tx, p, t.Type, pl.id, pre.d, CreateOptions{})
+		return out, err
+	}
 	body, err := e.rewrite(ctx, tx, p, pl.Resource, refs)
 	if err != nil {
 		return out, err
 	}
-	t := pl.target
 	switch pl.Method {
 	case http.MethodPost:
 		if pl.matched != nil {
 			out.Result = *pl.matched
 			return out, nil
 		}
-		if err := checkCompartment(p, t.Type, scope.Create, body); err != nil {
-			return out, err
-		}
-		d, err := e.prepare(body, t.Type, pl.id)
+		d, err := e.prepareCreate(p, t.Type, pl.id, body)
 		if err != nil {
 			return out, err
 		}

@@ -106,6 +106,17 @@ func TestTransactionIsAllOrNothing(t *testing.T) {
 			{"invalid entry", bundle("transaction",
 				entry("", "POST", "Patient", `{"resourceType":"Patient"}`),
 				entry("", "POST", "Patient", `{"resourceType":"Patient","gender":"robot"}`)), 400, "Bundle.entry[1].resource.gender"},
+			// Creates are validated ahead on every core; the failure named is
+			// still the first the serial order reaches.
+			{"first of several invalid entries", bundle("transaction",
+				entry("", "POST", "Patient", `{"resourceType":"Patient"}`),
+				entry("", "POST", "Patient", `{"resourceType":"Patient","gender":"robot"}`),
+				entry("", "POST", "Patient", `{"resourceType":"Patient","birthDate":"never"}`),
+				entry("", "POST", "Patient", `{"resourceType":"Patient","gender":"android"}`)), 400, "Bundle.entry[1].resource.gender"},
+			{"conditional reference among prepared creates", bundle("transaction",
+				entry("", "POST", "Patient", `{"resourceType":"Patient"}`),
+				entry("", "POST", "Patient", `{"resourceType":"Patient","generalPractitioner":[{"reference":"Practitioner?identifier=urn:npi|404"}]}`),
+				entry("", "POST", "Patient", `{"resourceType":"Patient","gender":"robot"}`)), 412, ""},
 			{"stale ifMatch", bundle("transaction",
 				entry("", "POST", "Patient", `{"resourceType":"Patient"}`),
 				entry("", "PUT", "Patient/"+existing, `{"resourceType":"Patient","id":"`+existing+`"}`, "ifMatch", `W/"7"`)), 412, ""},
