@@ -5,9 +5,9 @@
 // An Event describes one interaction (create, read, search …) or one
 // authentication event (login, logout, token issue …) in Go terms; Build
 // turns it into AuditEvent JSON. Append writes events into a store
-// transaction, linked to the tenant's chain; Committer batches the events
-// of concurrent reads into one transaction (group commit); Verify walks a
-// chain and reports the first break.
+// transaction, linked to the tenant's chain; Committer commits concurrent
+// requests' events, with the writes they record, as one group (group
+// commit); Verify walks a chain and reports the first break.
 package audit
 
 import (

@@ -52,18 +52,11 @@ func (e *Engine) scopeConstraint(p Principal, typ string, perm scope.Perm) (stor
 			}
 			all = append(all, c)
 		}
-		usable := true
-		for name, values := range sc.Params {
-			for _, v := range values {
-				c, err := e.queryCriterion(typ, name, v)
-				if err != nil {
-					usable = false // a parameter the type lacks matches nothing
-					break
-				}
-				all = append(all, c)
-			}
+		params, ok := e.paramCriteria(typ, sc.Params)
+		if !ok {
+			continue // a parameter the type lacks: this scope reaches nothing
 		}
-		if usable && len(all) > 0 {
+		if all = append(all, params...); len(all) > 0 {
 			grants = append(grants, all)
 		}
 	}
@@ -83,6 +76,22 @@ func (e *Engine) scopeConstraint(p Principal, typ string, perm scope.Perm) (stor
 		any = append(any, g[0])
 	}
 	return store.Constraint{Type: typ, Where: []search.Criterion{{Any: any}}}, nil
+}
+
+// paramCriteria are a granular scope's parameters as criteria on typ; ok is
+// false when typ cannot be searched by one of them.
+func (e *Engine) paramCriteria(typ string, params map[string][]string) ([]search.Criterion, bool) {
+	var out []search.Criterion
+	for name, values := range params {
+		for _, v := range values {
+			c, err := e.queryCriterion(typ, name, v)
+			if err != nil {
+				return nil, false
+			}
+			out = append(out, c)
+		}
+	}
+	return out, true
 }
 
 // compartmentCriterion selects the resources of typ in patient's

@@ -127,16 +127,24 @@ func (s *sealedStore) History(ctx context.Context, tenant string, q store.Histor
 	return page, nil
 }
 
-// Tx makes sure the tenant has keys before the transaction starts: creating
-// them writes to the store, which inside the transaction could wait for
-// the transaction itself (SQLite has one write connection).
+// Tx makes sure the tenant has keys before the transaction starts.
 func (s *sealedStore) Tx(ctx context.Context, tenant string, fn func(store.Tx) error) error {
-	if err := s.enc.Ring.EnsureKeys(ctx, tenant); err != nil {
-		return &fhir.Error{Kind: fhir.KindOf(err), Op: "engine.Tx", Message: "the tenant's encryption keys are not available", Cause: err}
+	if err := s.ensureKeys(ctx, tenant, "engine.Tx"); err != nil {
+		return err
 	}
 	return s.inner.Tx(ctx, tenant, func(tx store.Tx) error {
 		return fn(&sealedTx{inner: tx, s: s, tenant: tenant})
 	})
+}
+
+// ensureKeys makes sure the tenant has keys before anything is written:
+// creating them writes to the store, which inside a transaction could wait
+// for the transaction itself (SQLite has one write connection).
+func (s *sealedStore) ensureKeys(ctx context.Context, tenant, op string) error {
+	if err := s.enc.Ring.EnsureKeys(ctx, tenant); err != nil {
+		return &fhir.Error{Kind: fhir.KindOf(err), Op: op, Message: "the tenant's encryption keys are not available", Cause: err}
+	}
+	return nil
 }
 
 // open decrypts a record read with error err. A version that fails to
@@ -314,8 +322,8 @@ func (s *sealedStore) sealAudit(ctx context.Context, tenant string, head store.A
 // the inner store (see store.GroupWriter). The head it returns is the one
 // over the sealed bodies.
 func (s *sealedStore) CommitGroup(ctx context.Context, tenant string, ws []store.Write, head store.AuditHead, entries []store.AuditEntry) (store.AuditHead, error) {
-	if err := s.enc.Ring.EnsureKeys(ctx, tenant); err != nil {
-		return store.AuditHead{}, &fhir.Error{Kind: fhir.KindOf(err), Op: "engine.CommitGroup", Message: "the tenant's encryption keys are not available", Cause: err}
+	if err := s.ensureKeys(ctx, tenant, "engine.CommitGroup"); err != nil {
+		return store.AuditHead{}, err
 	}
 	sealedWs := make([]store.Write, len(ws))
 	for i, w := range ws {

@@ -33,15 +33,15 @@ func CommitGroup(ctx context.Context, r TxRunner, tenant string, ws []Write, hea
 	if g, ok := r.(GroupWriter); ok {
 		return g.CommitGroup(ctx, tenant, ws, head, entries)
 	}
-	err := r.Tx(ctx, tenant, func(tx Tx) error { return PutGroup(ctx, tx, ws, head, entries) })
+	err := r.Tx(ctx, tenant, func(tx Tx) error { return putGroup(ctx, tx, ws, head, entries) })
 	if err != nil {
 		return AuditHead{}, err
 	}
 	return HeadAfter(head, entries), nil
 }
 
-// PutGroup writes a group inside tx; see GroupWriter.
-func PutGroup(ctx context.Context, tx Tx, ws []Write, head AuditHead, entries []AuditEntry) error {
+// putGroup writes a group inside tx; see GroupWriter.
+func putGroup(ctx context.Context, tx Tx, ws []Write, head AuditHead, entries []AuditEntry) error {
 	for _, w := range ws {
 		if err := tx.Put(ctx, w); err != nil {
 			return err
@@ -67,4 +67,4 @@ func HeadAfter(head AuditHead, entries []AuditEntry) AuditHead {
 	return head
 }
 
-var errNoAudit = &fhir.Error{Kind: fhir.KindInternal, Op: "store.PutGroup", Message: "storage failure: the transaction cannot append audit events"}
+var errNoAudit = &fhir.Error{Kind: fhir.KindInternal, Op: "store.CommitGroup", Message: "storage failure: the transaction cannot append audit events"}
