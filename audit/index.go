@@ -2,13 +2,10 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/hearth-fhir/hearth/fhir"
-	"github.com/hearth-fhir/hearth/fhir/search"
 	"github.com/hearth-fhir/hearth/store"
 )
 
@@ -46,97 +43,6 @@ var IndexedElements = map[string][]string{
 	ParamSubtype:         {"AuditEvent.subtype"},
 	ParamOutcome:         {"AuditEvent.outcome"},
 	ParamSource:          {"AuditEvent.source.observer"},
-}
-
-// ValuesOf lists the searchable values of a stored AuditEvent, each once.
-// It reads the body as stored: an element sealed by field encryption (an
-// object with _enc where the element was) yields nothing, whatever its
-// type. base is the server's FHIR base URL: references under it are
-// local, as in every other search.
-func ValuesOf(body []byte, base string) []store.AuditValue {
-	var ae indexedEvent
-	// A sealed envelope where a string or an array belongs is a type
-	// error: encoding/json skips that element and fills the others.
-	var typeErr *json.UnmarshalTypeError
-	if err := json.Unmarshal(body, &ae); err != nil && !errors.As(err, &typeErr) {
-		return nil
-	}
-	var ix indexer
-	ix.add(ParamOutcome, "", ae.Outcome)
-	ix.add(ParamType, ae.Type.System, ae.Type.Code)
-	for _, c := range ae.Subtype {
-		ix.add(ParamSubtype, c.System, c.Code)
-	}
-	ix.add(ParamSource, SourceType, ae.Source.Observer.Display)
-	for _, a := range ae.Agent {
-		ix.reference(ParamAgent, a.Who.Reference, base)
-		ix.add(ParamAgentIdentifier, a.Who.Identifier.System, a.Who.Identifier.Value)
-	}
-	for _, e := range ae.Entity {
-		ix.reference(ParamEntity, e.What.Reference, base)
-	}
-	return ix.rows
-}
-
-// indexedEvent is what the index reads of an AuditEvent.
-type indexedEvent struct {
-	Outcome string          `json:"outcome"`
-	Type    indexedCoding   `json:"type"`
-	Subtype []indexedCoding `json:"subtype"`
-	Source  struct {
-		Observer struct {
-			Display string `json:"display"`
-		} `json:"observer"`
-	} `json:"source"`
-	Agent []struct {
-		Who struct {
-			Reference  string `json:"reference"`
-			Identifier struct {
-				System string `json:"system"`
-				Value  string `json:"value"`
-			} `json:"identifier"`
-		} `json:"who"`
-	} `json:"agent"`
-	Entity []struct {
-		What struct {
-			Reference string `json:"reference"`
-		} `json:"what"`
-	} `json:"entity"`
-}
-
-type indexedCoding struct {
-	System string `json:"system"`
-	Code   string `json:"code"`
-}
-
-// indexer collects distinct index values.
-type indexer struct{ rows []store.AuditValue }
-
-func (ix *indexer) add(param, system, value string) {
-	if value == "" {
-		return
-	}
-	v := store.AuditValue{Param: param, System: system, Value: value}
-	for _, r := range ix.rows {
-		if r == v {
-			return
-		}
-	}
-	ix.rows = append(ix.rows, v)
-}
-
-// reference indexes a literal reference as type and id (the version left
-// out), or as a URL when it is not local.
-func (ix *indexer) reference(param, ref, base string) {
-	if ref == "" {
-		return
-	}
-	typ, id, url := search.SplitReference(ref, base)
-	if url != "" {
-		ix.add(param, "", url)
-		return
-	}
-	ix.add(param, typ, id)
 }
 
 // indexBatch is how many entries one index transaction covers: on SQLite

@@ -60,3 +60,34 @@ func BenchmarkIndex(b *testing.B) {
 		})
 	}
 }
+
+// readEvent is the AuditEvent of a user's read as the server stores it,
+// cut to one agent and one entity.
+const readEvent = `{"resourceType":"AuditEvent","id":"38177d23-6611-4127-a8a3-d42d73a019bd","meta":{"profile":["https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead"]},"type":{"system":"http://terminology.hl7.org/CodeSystem/audit-event-type","code":"rest","display":"RESTful Operation"},"subtype":[{"system":"http://hl7.org/fhir/restful-interaction","code":"read","display":"read"}],"action":"R","recorded":"2026-11-22T20:08:57.975451Z","outcome":"0","agent":[{"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP","display":"information recipient"}]},"who":{"reference":"Practitioner/p1","identifier":{"system":"https://hearth-fhir.dev/sid/subject","value":"u1"}},"requestor":true,"network":{"address":"192.0.2.7","type":"2"}}],"source":{"observer":{"display":"hearth"},"type":[{"system":"http://terminology.hl7.org/CodeSystem/security-source-type","code":"4","display":"Application Server"}]},"entity":[{"what":{"reference":"Patient/pat1/_history/3"},"type":{"system":"http://terminology.hl7.org/CodeSystem/audit-entity-type","code":"1","display":"Person"},"role":{"system":"http://terminology.hl7.org/CodeSystem/object-role","code":"1","display":"Patient"}}]}`
+
+// BenchmarkValuesOf is the CPU side of BenchmarkIndex: reading one stored
+// AuditEvent's index values, for the one-agent read above and for the
+// full read the server records (three agents, two entities).
+func BenchmarkValuesOf(b *testing.B) {
+	l := audit.NewLog(audit.ServerRef{Name: "hearth", BaseURL: "http://hearth.test/fhir"})
+	rec, err := l.Record(audit.Event{Interaction: "read", Subject: "u1", FhirUser: "Practitioner/p1", ClientID: "app", IsUser: true,
+		Address: "192.0.2.7", Entities: []audit.Ref{{"Communication", "m1", 3}}, Patients: []string{"Patient/pat1"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		body []byte
+		n    int
+	}{{"one-agent", []byte(readEvent), 7}, {"server-read", rec.Body, 9}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bc.body)))
+			for b.Loop() {
+				if vs := audit.ValuesOf(bc.body, "http://hearth.test/fhir"); len(vs) != bc.n {
+					b.Fatalf("%d values, want %d", len(vs), bc.n)
+				}
+			}
+		})
+	}
+}
