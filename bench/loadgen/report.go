@@ -95,7 +95,7 @@ func (rep Report) WriteTable(w io.Writer) error {
 		rep.Date.Format("2006-01-02 15:04 MST"), rep.Machine.CPU, rep.Machine.CPUs, rep.Machine.Go,
 		orDash(rep.Commit), rep.Duration)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "target\tworkload\tconc\tops\trate\tp50 ms\tp95 ms\tp99 ms\terrors\tpeak RSS\tload\tvs raw\t")
+	fmt.Fprintln(tw, "target\tworkload\tconc\tops\trate\tp50 ms\tp95 ms\tp99 ms\terrors\tpeak RSS\tsrv µs/op\tcpu µs/op\tload\tvs raw\t")
 	for _, r := range rep.Results {
 		switch {
 		case r.Unsupported != "" || r.Failed != "":
@@ -103,11 +103,11 @@ func (rep Report) WriteTable(w io.Writer) error {
 			if what == "" {
 				what = "failed: " + firstLine(r.Failed, 60)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t\t%s\t\t\t\t\t\t\t\t\n", r.Target, r.Workload, concText(r.Concurrency), what)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\t%s\t\t\t\t\t\t\t\t\t\t\n", r.Target, r.Workload, concText(r.Concurrency), what)
 		default:
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f %s\t%.2f\t%.2f\t%.2f\t%s\t%s\t%.1f\t%s\t\n",
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f %s\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%.1f\t%s\t\n",
 				r.Target, r.Workload, r.Concurrency, r.Ops, finite(r.Rate), r.Unit, r.P50ms, r.P95ms, r.P99ms,
-				orDash(r.ErrorSummary()), rss(r.PeakRSSKiB), r.Load1, ratio(r))
+				orDash(r.ErrorSummary()), rss(r.PeakRSSKiB), micros(r.ServerCPUus), micros(r.MachineCPUus), r.Load1, ratio(r))
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -156,4 +156,12 @@ func firstLine(s string, n int) string {
 		s = s[:n] + "…"
 	}
 	return s
+}
+
+// micros renders a CPU time per operation, "-" when not measured.
+func micros(us float64) string {
+	if us <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", us)
 }

@@ -35,6 +35,12 @@ type Result struct {
 	// sampled during the run and VmHWM (the process's lifetime peak) at its end.
 	PeakRSSKiB int64 `json:"peak_rss_kib,omitempty"`
 	HWMKiB     int64 `json:"hwm_kib,omitempty"`
+	// CPU per item (per resource for W5) during the level, in
+	// microseconds: the server process's when --server-pid was given, and
+	// the whole machine's (server, database and load generator). Unlike
+	// the rate it hardly moves with other work on a shared machine.
+	ServerCPUus  float64 `json:"server_cpu_us,omitempty"`
+	MachineCPUus float64 `json:"machine_cpu_us,omitempty"`
 	// Load1 is the machine's 1-minute load average when the level began:
 	// on a shared machine, the context every figure needs.
 	Load1 float64 `json:"load1,omitempty"`

@@ -185,6 +185,7 @@ func measure(ctx context.Context, w Workload, c int, s Settings, base Result) Re
 	memCtx, stopMem := context.WithCancel(ctx)
 	mem := sampleMemory(memCtx, s.ServerPID)
 	stats := make([]workerStats, c)
+	cpuBefore := readCPU(s.ServerPID)
 	start := time.Now()
 	deadline := start.Add(s.Duration)
 	var wg sync.WaitGroup
@@ -193,6 +194,7 @@ func measure(ctx context.Context, w Workload, c int, s Settings, base Result) Re
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpuAfter := readCPU(s.ServerPID)
 	stopMem()
 	m := <-mem
 
@@ -217,6 +219,7 @@ func measure(ctx context.Context, w Workload, c int, s Settings, base Result) Re
 	r.P50ms, r.P95ms, r.P99ms = ms(h.Quantile(0.50)), ms(h.Quantile(0.95)), ms(h.Quantile(0.99))
 	r.MaxMs = ms(h.Max())
 	r.PeakRSSKiB, r.HWMKiB = m.RSS, m.HWM
+	r.ServerCPUus, r.MachineCPUus = perItem(cpuBefore, cpuAfter, r.Items)
 	if sample != "" && s.Progress != nil {
 		fmt.Fprintf(s.Progress, "  %s c=%d first error: %s\n", w.Name, c, sample)
 	}
