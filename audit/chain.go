@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/hearth-fhir/hearth/fhir"
 	"github.com/hearth-fhir/hearth/store"
 )
@@ -52,7 +50,7 @@ func WithIDs(newID func() string) LogOption { return func(l *Log) { l.newID = ne
 
 // NewLog returns a Log whose events name server as observer and destination.
 func NewLog(server ServerRef, opts ...LogOption) *Log {
-	l := &Log{server: server, now: time.Now, newID: uuid.NewString}
+	l := &Log{server: server, now: time.Now, newID: fhir.NewID}
 	for _, o := range opts {
 		o(l)
 	}

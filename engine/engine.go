@@ -7,8 +7,6 @@ package engine
 import (
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/hearth-fhir/hearth/audit"
 	"github.com/hearth-fhir/hearth/auth/scope"
 	"github.com/hearth-fhir/hearth/fhir"
@@ -116,7 +114,7 @@ func WithRegistry(r *search.Registry) Option { return func(e *Engine) { e.regist
 // search parameter registry, which only fails if the embedded definitions
 // are broken: a bug, so it panics.
 func New(st store.Resources, v *fhir.Validator, cfg Config, opts ...Option) *Engine {
-	e := &Engine{store: st, validator: v, cfg: cfg, now: time.Now, newID: newUUID}
+	e := &Engine{store: st, validator: v, cfg: cfg, now: time.Now, newID: fhir.NewID}
 	for _, o := range opts {
 		o(e)
 	}
@@ -133,16 +131,6 @@ func New(st store.Resources, v *fhir.Validator, cfg Config, opts ...Option) *Eng
 		e.audit.Committer = audit.NewCommitter(e.store)
 	}
 	return e
-}
-
-// newUUID returns a version 7 UUID: random, but time-ordered so inserts land
-// at the right end of the primary-key B-tree.
-func newUUID() string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return uuid.NewString()
-	}
-	return id.String()
 }
 
 // stamp returns the time for a new version, truncated to what stores keep.
