@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -57,6 +58,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	setGCPercent()
 	if *retentionDays < 0 {
 		return fmt.Errorf("--audit-retention must be a number of days, 0 to keep everything")
 	}
@@ -189,4 +191,16 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// serveGCPercent is the server's GOGC unless the environment sets one:
+// collecting at 200 % heap growth instead of Go's 100 % cut the server's
+// CPU per create by ~7 % (W1 at 16 clients, 1,056-1,089 -> 971-1,014 µs)
+// for ~35 MiB more resident memory (docs/decisions.md).
+const serveGCPercent = 200
+
+func setGCPercent() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
 }
