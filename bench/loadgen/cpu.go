@@ -56,8 +56,9 @@ func processCPU(pid int) (time.Duration, error) {
 	return ticks(f[11:13])
 }
 
-// machineBusy sums the first line of /proc/stat (all CPUs) but idle (4th
-// value) and iowait (5th).
+// machineBusy sums user, nice, system, irq and softirq of the first line
+// of /proc/stat (all CPUs): not idle or iowait, and not steal, the time a
+// hypervisor gave to other guests.
 func machineBusy() (time.Duration, error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
@@ -68,9 +69,9 @@ func machineBusy() (time.Duration, error) {
 	if len(f) < 8 || string(f[0]) != "cpu" {
 		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
 	}
-	// user nice system idle iowait irq softirq [steal …]; guest time is
-	// already counted in user.
-	busy := append(append([][]byte{}, f[1:4]...), f[6:min(len(f), 9)]...)
+	// cpu user nice system idle iowait irq softirq [steal guest …]; guest
+	// time is already counted in user.
+	busy := append(append([][]byte{}, f[1:4]...), f[6:8]...)
 	return ticks(busy)
 }
 
