@@ -3,6 +3,7 @@ package policy
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"embed"
 	"errors"
 	"fmt"
@@ -28,6 +29,11 @@ var defaultBundle embed.FS
 // query is what every decision evaluates.
 const query = "data.hearth.authz.decision"
 
+// blindQuery asks whether the decision for an input's principal and
+// interaction is the same whatever resource (and current version) it
+// names; see compiled.decide.
+const blindQuery = "data.hearth.authz.resource_blind"
+
 // Engine makes decisions with the current policy. It is safe for
 // concurrent use; a reload swaps the policy atomically, so a decision sees
 // either the old policy or the new one, never a mix.
@@ -41,8 +47,15 @@ type Engine struct {
 // compiled is one version of the policy, ready to evaluate.
 type compiled struct {
 	query rego.PreparedEvalQuery
-	stamp string // what the policy directory looked like when loaded
-	memo  *memo  // nil unless the policy is pure
+	stamp string          // what the policy directory looked like when loaded
+	memo  *memo[Decision] // nil unless the policy is pure
+	// keyID: the policy reads input.interaction.id, so memo keys hold it.
+	keyID bool
+	// blind answers blindQuery, and blindness remembers its answers by
+	// principal and interaction; nil unless the policy is the default one,
+	// unchanged and pure (see decide).
+	blind     *rego.PreparedEvalQuery
+	blindness *memo[bool]
 }
 
 // Option sets an optional engine setting.
@@ -126,13 +139,14 @@ func (e *Engine) compile(ctx context.Context) (*compiled, error) {
 		return nil, err
 	}
 	stamp := ""
+	var extra map[string]string
 	if e.dir != "" {
 		// The stamp is taken before reading, so a change made while the
 		// files are read shows up as a change at the next poll.
 		if stamp, err = dirStamp(e.dir); err != nil {
 			return nil, fmt.Errorf("policy: %w", err)
 		}
-		extra, err := readModules(os.DirFS(e.dir), ".")
+		extra, err = readModules(os.DirFS(e.dir), ".")
 		if err != nil {
 			return nil, err
 		}
@@ -156,7 +170,19 @@ func (e *Engine) compile(ctx context.Context) (*compiled, error) {
 	}
 	c := &compiled{query: pq, stamp: stamp}
 	if pure(parsed) {
-		c.memo = newMemo()
+		c.memo = newMemo[Decision]()
+		c.keyID = readsInteractionID(parsed)
+		// The default policy vouches for resource_blind (its tests hold
+		// it to that); a rule added from the policy directory could read
+		// the resource where the default does not, so any file there
+		// turns the shortcut off.
+		if len(extra) == 0 {
+			bq, err := rego.New(append(opts[1:], rego.Query(blindQuery))...).PrepareForEval(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("policy: does not compile: %w", err)
+			}
+			c.blind, c.blindness = &bq, newMemo[bool]()
+		}
 	}
 	if err := c.selfTest(ctx); err != nil {
 		return nil, err
@@ -238,11 +264,27 @@ func (e *Engine) Decide(ctx context.Context, in Input) (Decision, error) {
 	return e.current.Load().decide(ctx, in)
 }
 
+// A decision that does not depend on the resource (for the default policy:
+// every grant that applies fits any resource, as a system client's do) is
+// made once for the caller and interaction: the input goes without its
+// resource and current version, which would otherwise make every create a
+// new key and cost an evaluation, most of it spent converting the body.
 func (c *compiled) decide(ctx context.Context, in Input) (Decision, error) {
 	if c.memo == nil {
 		return c.evaluate(ctx, in)
 	}
-	k := in.key()
+	if c.blind != nil && (in.Resource != nil || in.Current != nil) {
+		bare := in
+		bare.Resource, bare.Current = nil, nil
+		blind, err := c.isBlind(ctx, bare)
+		if err != nil {
+			return Decision{}, err
+		}
+		if blind {
+			in = bare
+		}
+	}
+	k := c.key(in)
 	if d, ok := c.memo.get(k); ok {
 		return d, nil
 	}
@@ -251,6 +293,36 @@ func (c *compiled) decide(ctx context.Context, in Input) (Decision, error) {
 		c.memo.put(k, d)
 	}
 	return d, err
+}
+
+// isBlind reports whether the policy declares the decision for in's
+// principal and interaction independent of the resource (blindQuery);
+// an undefined answer is no.
+func (c *compiled) isBlind(ctx context.Context, bare Input) (bool, error) {
+	k := c.key(bare)
+	if blind, ok := c.blindness.get(k); ok {
+		return blind, nil
+	}
+	input, err := bare.value()
+	if err != nil {
+		return false, err
+	}
+	rs, err := c.blind.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return false, fmt.Errorf("policy: evaluation failed: %w", err)
+	}
+	blind := len(rs) == 1 && len(rs[0].Expressions) == 1 && rs[0].Expressions[0].Value == true
+	c.blindness.put(k, blind)
+	return blind, nil
+}
+
+// key is in's memo key, without the interaction's id when the policy
+// does not read it.
+func (c *compiled) key(in Input) [sha256.Size]byte {
+	if !c.keyID {
+		in.Interaction.ID = ""
+	}
+	return in.key()
 }
 
 // evaluate runs the prepared query on in.

@@ -19,16 +19,16 @@ const memoSize = 8192
 // costs a few hundred microseconds. The key is a SHA-256 of the input, so
 // two inputs never share a decision by accident. A reloaded policy starts
 // with an empty memo.
-type memo struct {
+type memo[V any] struct {
 	mu       sync.Mutex
-	cur, old map[[sha256.Size]byte]Decision
+	cur, old map[[sha256.Size]byte]V
 }
 
-func newMemo() *memo {
-	return &memo{cur: make(map[[sha256.Size]byte]Decision, memoSize)}
+func newMemo[V any]() *memo[V] {
+	return &memo[V]{cur: make(map[[sha256.Size]byte]V, memoSize)}
 }
 
-func (m *memo) get(k [sha256.Size]byte) (Decision, bool) {
+func (m *memo[V]) get(k [sha256.Size]byte) (V, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d, ok := m.cur[k]
@@ -42,11 +42,11 @@ func (m *memo) get(k [sha256.Size]byte) (Decision, bool) {
 
 // put remembers d; when the current generation is full it becomes the old
 // one and the oldest is dropped, which keeps the recently used.
-func (m *memo) put(k [sha256.Size]byte, d Decision) {
+func (m *memo[V]) put(k [sha256.Size]byte, d V) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.cur) >= memoSize {
-		m.old, m.cur = m.cur, make(map[[sha256.Size]byte]Decision, memoSize)
+		m.old, m.cur = m.cur, make(map[[sha256.Size]byte]V, memoSize)
 	}
 	m.cur[k] = d
 }
@@ -123,6 +123,30 @@ func pure(modules map[string]*ast.Module) bool {
 		})
 	}
 	return ok
+}
+
+// readsInteractionID reports whether a rule may read input.interaction.id:
+// the id of a create is new every time, so a policy that does not read it
+// is memoized without it (see compiled.key).
+func readsInteractionID(modules map[string]*ast.Module) bool {
+	reads := false
+	for _, m := range modules {
+		ast.WalkRefs(m, func(r ast.Ref) bool {
+			if !r[0].Equal(ast.InputRootDocument) {
+				return false
+			}
+			if key, _ := refKey(r); key == "interaction" {
+				// input.interaction whole, input.interaction[x] or .id
+				if len(r) < 3 {
+					reads = true
+				} else if k, isString := r[2].Value.(ast.String); !isString || k == "id" {
+					reads = true
+				}
+			}
+			return false
+		})
+	}
+	return reads
 }
 
 // refKey is the key a ref into input selects first (input.principal →

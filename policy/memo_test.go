@@ -87,3 +87,29 @@ func TestImpurePolicyIsNotMemoized(t *testing.T) {
 		}
 	}
 }
+
+// The default policy does not read the interaction's id, so a create's new
+// id does not make a new memo key; a policy that reads it keys by it, and
+// its decisions for two ids stay apart.
+func TestMemoKeysTheIDOnlyWhenRead(t *testing.T) {
+	ctx := context.Background()
+	if newEngine(t).current.Load().keyID {
+		t.Error("the default policy is keyed by the interaction's id")
+	}
+	dir := t.TempDir()
+	write(t, dir, "extra.rego", "package hearth.authz\n"+
+		`deny contains "reserved id" if input.interaction.id == "reserved"`+"\n")
+	c := newEngine(t, WithDir(dir)).current.Load()
+	if c.memo == nil || !c.keyID {
+		t.Fatalf("memo %v, keyed by id %v: want both", c.memo != nil, c.keyID)
+	}
+	for _, id := range []string{"free", "reserved", "free", "reserved"} {
+		d, err := c.decide(ctx, Input{Principal: client, Interaction: Interaction{Type: "read", ResourceType: "Basic", ID: id}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allow != (id == "free") {
+			t.Errorf("id %s: allow %v", id, d.Allow)
+		}
+	}
+}
