@@ -25,6 +25,11 @@ func ParseObject(body []byte) (*Object, error) {
 		return nil, errInvalid("", "body is not a JSON object")
 	}
 	o := &Object{vals: map[string]json.RawMessage{}}
+	// Values are kept compacted, in one buffer, so that rendering the
+	// object (several times per write) only copies them.
+	var packed bytes.Buffer
+	packed.Grow(len(body))
+	var ends []int
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -38,8 +43,12 @@ func ParseObject(body []byte) (*Object, error) {
 		if _, dup := o.vals[key]; dup {
 			return nil, errInvalid(key, "element %q appears twice", key)
 		}
+		if err := json.Compact(&packed, raw); err != nil {
+			return nil, errInvalid("", "body is not valid JSON")
+		}
 		o.keys = append(o.keys, key)
-		o.vals[key] = raw
+		o.vals[key] = nil
+		ends = append(ends, packed.Len())
 	}
 	if _, err := dec.Token(); err != nil {
 		return nil, errInvalid("", "body is not valid JSON")
@@ -49,6 +58,11 @@ func ParseObject(body []byte) (*Object, error) {
 	}
 	if _, err := dec.Token(); err == nil {
 		return nil, errInvalid("", "body holds more than one JSON value")
+	}
+	all, start := packed.Bytes(), 0
+	for i, k := range o.keys {
+		o.vals[k] = all[start:ends[i]:ends[i]]
+		start = ends[i]
 	}
 	return o, nil
 }
@@ -73,6 +87,10 @@ func (o *Object) String(key string) (string, bool) {
 func (o *Object) Set(key string, val json.RawMessage) {
 	if _, ok := o.vals[key]; !ok {
 		o.keys = append(o.keys, key)
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, val) == nil {
+		val = b.Bytes()
 	}
 	o.vals[key] = val
 }
@@ -108,23 +126,38 @@ func (o *Object) Bytes() []byte {
 	return o.render(order)
 }
 
-// render writes the members named in order, compacted.
+// render writes the members named in order. Their values are compact
+// already (ParseObject, Set).
 func (o *Object) render(order []string) []byte {
-	var buf bytes.Buffer
-	buf.WriteByte('{')
+	n := 2
+	for _, k := range order {
+		n += len(k) + 4 + len(o.vals[k])
+	}
+	buf := make([]byte, 0, n)
+	buf = append(buf, '{')
 	for i, k := range order {
 		if i > 0 {
-			buf.WriteByte(',')
+			buf = append(buf, ',')
 		}
-		name, _ := json.Marshal(k)
-		buf.Write(name)
-		buf.WriteByte(':')
-		if err := json.Compact(&buf, o.vals[k]); err != nil {
-			buf.Write(o.vals[k])
+		buf = appendName(buf, k)
+		buf = append(buf, ':')
+		buf = append(buf, o.vals[k]...)
+	}
+	return append(buf, '}')
+}
+
+// appendName appends a member name as a JSON string: FHIR's names as they
+// are, anything else as encoding/json writes it.
+func appendName(buf []byte, k string) []byte {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			name, _ := json.Marshal(k)
+			return append(buf, name...)
 		}
 	}
-	buf.WriteByte('}')
-	return buf.Bytes()
+	buf = append(buf, '"')
+	buf = append(buf, k...)
+	return append(buf, '"')
 }
 
 // FormatInstant renders a time as a FHIR instant in UTC with microseconds,

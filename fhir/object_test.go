@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -86,6 +87,27 @@ func FuzzParseObject(f *testing.F) {
 		out := o.Bytes()
 		if !json.Valid(out) {
 			t.Fatalf("Bytes produced invalid JSON from %q: %q", in, out)
+		}
+		// As encoding/json writes it: names marshalled, values compacted.
+		var want bytes.Buffer
+		want.WriteByte('{')
+		for i, k := range append([]string{"resourceType", "id", "meta"}, o.Keys()...) {
+			if (i >= 3 && (k == "resourceType" || k == "id" || k == "meta")) || o.Get(k) == nil {
+				continue
+			}
+			if want.Len() > 1 {
+				want.WriteByte(',')
+			}
+			name, _ := json.Marshal(k)
+			want.Write(name)
+			want.WriteByte(':')
+			if json.Compact(&want, o.Get(k)) != nil {
+				t.Fatalf("member %q of %q is not JSON", k, in)
+			}
+		}
+		want.WriteByte('}')
+		if !bytes.Equal(out, want.Bytes()) {
+			t.Fatalf("Bytes of %q:\n%s\nencoding/json:\n%s", in, out, want.Bytes())
 		}
 		again, err := ParseObject(out)
 		if err != nil {

@@ -18,20 +18,74 @@ type ReferenceValue struct {
 
 func (ReferenceValue) isValue() {}
 
-// localRef matches a relative literal reference, Type/id, with an optional
-// version, which references to this server are indexed without.
-var localRef = regexp.MustCompile(`^(?:(.*)/)?([A-Z][A-Za-z]{1,63})/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$`)
-
 // SplitReference reads a literal reference. A relative one, or an absolute
 // one under base (this server's FHIR base URL), is local: its type and id.
-// Anything else is only a URL.
+// Anything else is only a URL. A local reference has the form
+// [prefix/]Type/id[/_history/version], which references to this server are
+// indexed without the version of. Every write indexes its references
+// through here, so it reads them with string operations rather than a
+// regular expression (FuzzSplitReference holds it to the one it replaced).
 func SplitReference(ref, base string) (typ, id, url string) {
-	m := localRef.FindStringSubmatch(ref)
-	if m != nil && fhir.IsResourceType(m[2]) && (m[1] == "" || (base != "" && m[1] == base)) {
-		return m[2], m[3], ""
+	s := ref
+	if rest, version, ok := cutLast(s); ok && isID(version) {
+		if rest, h, ok := cutLast(rest); ok && h == "_history" {
+			s = rest
+		}
+	}
+	rest, id, ok := cutLast(s)
+	if !ok || !isID(id) {
+		return "", "", ref
+	}
+	prefix, typ, hasPrefix := cutLast(rest)
+	if !hasPrefix {
+		typ = rest
+	}
+	if !isTypeName(typ) || strings.IndexByte(prefix, '\n') >= 0 || !fhir.IsResourceType(typ) {
+		return "", "", ref
+	}
+	if prefix == "" || (base != "" && prefix == base) {
+		return typ, id, ""
 	}
 	return "", "", ref
 }
+
+// cutLast splits s around its last slash.
+func cutLast(s string) (before, after string, found bool) {
+	i := strings.LastIndexByte(s, '/')
+	if i < 0 {
+		return "", s, false
+	}
+	return s[:i], s[i+1:], true
+}
+
+// isID reports whether s has the FHIR id syntax: [A-Za-z0-9\-.]{1,64}.
+func isID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isAlpha(c) && !('0' <= c && c <= '9') && c != '-' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// isTypeName reports whether s looks like a resource type:
+// [A-Z][A-Za-z]{1,63}.
+func isTypeName(s string) bool {
+	if len(s) < 2 || len(s) > 64 || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if !isAlpha(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlpha(c byte) bool { return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' }
 
 // parseReference reads a reference search value for param p. typ is the
 // :[type] modifier, if any.
