@@ -1,7 +1,10 @@
 package fhir
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -43,18 +46,153 @@ func TestRewriteReferences(t *testing.T) {
 	}
 }
 
+// RewriteReferences rewrites what the token-decoding version it replaced
+// did: on one JSON value both succeed or both fail, change the same, and
+// give the same JSON (that one compacted, this one keeping the bytes).
 func FuzzRewriteReferences(f *testing.F) {
 	f.Add([]byte(`{"a":{"reference":"urn:uuid:x"},"b":[{"reference":"y"},1,null,true,"s"]}`))
 	f.Add([]byte(`{"reference":{"reference":"urn:uuid:x"}}`))
+	f.Add([]byte(`{ "refer\u0065nce" : "urn:a" , "x":["reference","urn:b"],"reference":1.50e3, "y":{"reference":"urn:\"q<"}}`))
+	f.Add([]byte(`[{"reference":"urn:1"},{"reference":"keep"}] `))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		out, changed, err := RewriteReferences(in, func(ref string) (string, bool, error) {
-			return "Patient/1", strings.HasPrefix(ref, "urn:"), nil
-		})
-		if err != nil || !changed {
+		fn := func(ref string) (string, bool, error) {
+			return "Patient/<" + ref + ">", strings.HasPrefix(ref, "urn:"), nil
+		}
+		out, changed, err := RewriteReferences(in, fn)
+		if !json.Valid(in) {
+			if err == nil && changed {
+				t.Fatalf("rewrote %q, which is not JSON", in)
+			}
 			return
 		}
-		if !json.Valid(out) {
-			t.Fatalf("rewrite of %q produced invalid JSON %q", in, out)
+		want, wantChanged, wantErr := rewriteReferencesByTokens(in, fn)
+		if (err != nil) != (wantErr != nil) || changed != wantChanged {
+			t.Fatalf("%q: changed %v err %v; by tokens changed %v err %v", in, changed, err, wantChanged, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		if !changed && !bytes.Equal(out, in) {
+			t.Fatalf("%q unchanged, but returned %q", in, out)
+		}
+		if !sameJSON(out, want) {
+			t.Fatalf("%q: got %q, by tokens %q", in, out, want)
 		}
 	})
+}
+
+// sameJSON reports whether a and b decode to the same value, numbers
+// compared by their text.
+func sameJSON(a, b []byte) bool {
+	decode := func(b []byte) (any, bool) {
+		d := json.NewDecoder(bytes.NewReader(b))
+		d.UseNumber()
+		var v any
+		return v, d.Decode(&v) == nil
+	}
+	va, okA := decode(a)
+	vb, okB := decode(b)
+	return okA && okB && reflect.DeepEqual(va, vb)
+}
+
+// rewriteReferencesByTokens is RewriteReferences as it was written with
+// encoding/json's token decoder, kept as the fuzz oracle.
+func rewriteReferencesByTokens(body []byte, fn func(ref string) (string, bool, error)) (out []byte, changed bool, err error) {
+	if !bytes.Contains(body, []byte(`"reference"`)) {
+		return body, false, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var buf bytes.Buffer
+	buf.Grow(len(body))
+	type frame struct {
+		object    bool
+		count     int
+		expectKey bool
+		key       string
+	}
+	var stack []frame
+	// beginValue writes the separator before a value and reports the key it
+	// belongs to ("" in arrays and at the top).
+	beginValue := func() string {
+		if len(stack) == 0 {
+			return ""
+		}
+		top := &stack[len(stack)-1]
+		if !top.object && top.count > 0 {
+			buf.WriteByte(',')
+		}
+		top.count++
+		top.expectKey = top.object
+		if top.object {
+			return top.key
+		}
+		return ""
+	}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			if len(stack) != 0 {
+				return nil, false, errInvalid("", "body is not valid JSON")
+			}
+			break
+		}
+		if err != nil {
+			return nil, false, errInvalid("", "body is not valid JSON")
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				beginValue()
+				buf.WriteByte(byte(d))
+				stack = append(stack, frame{object: d == '{', expectKey: d == '{'})
+			default:
+				if len(stack) == 0 {
+					return nil, false, errInvalid("", "body is not valid JSON")
+				}
+				stack = stack[:len(stack)-1]
+				buf.WriteByte(byte(d))
+			}
+			continue
+		}
+		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].expectKey {
+			top := &stack[n-1]
+			if top.count > 0 {
+				buf.WriteByte(',')
+			}
+			top.key, _ = tok.(string)
+			top.expectKey = false
+			writeToken(&buf, top.key)
+			buf.WriteByte(':')
+			continue
+		}
+		key := beginValue()
+		if s, ok := tok.(string); ok && key == "reference" {
+			repl, ok, err := fn(s)
+			if err != nil {
+				return nil, false, err
+			}
+			if ok && repl != s {
+				tok, changed = repl, true
+			}
+		}
+		writeToken(&buf, tok)
+	}
+	if !changed {
+		return body, false, nil
+	}
+	return buf.Bytes(), true, nil
+}
+
+// writeToken writes a scalar JSON token; json.Number keeps its digits.
+func writeToken(buf *bytes.Buffer, tok any) {
+	switch v := tok.(type) {
+	case json.Number:
+		buf.WriteString(v.String())
+	case nil:
+		buf.WriteString("null")
+	default:
+		enc, _ := json.Marshal(v)
+		buf.Write(enc)
+	}
 }
