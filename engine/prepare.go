@@ -25,6 +25,12 @@ func (e *Engine) prepare(body []byte, typ, id string) (draft, error) {
 	if err != nil {
 		return draft{}, err
 	}
+	return e.prepareObject(obj, typ, id)
+}
+
+// prepareObject is prepare of a body already parsed; obj becomes the
+// draft's.
+func (e *Engine) prepareObject(obj *fhir.Object, typ, id string) (draft, error) {
 	rt, ok := obj.String("resourceType")
 	if !ok {
 		return draft{}, fhir.Errorf(fhir.KindInvalid, "resourceType is missing").At("resourceType")
@@ -35,7 +41,7 @@ func (e *Engine) prepare(body []byte, typ, id string) (draft, error) {
 	if err := obj.Stamp(id, 1, e.stamp()); err != nil {
 		return draft{}, err
 	}
-	body = obj.Bytes()
+	body := obj.Bytes()
 	if err := e.validator.Validate(body); err != nil {
 		return draft{}, err
 	}
@@ -60,6 +66,12 @@ func bodyID(body []byte) (string, bool, error) {
 	if err != nil {
 		return "", false, err
 	}
+	return objectID(obj)
+}
+
+// objectID returns the id member of a parsed body, and whether it is
+// present.
+func objectID(obj *fhir.Object) (string, bool, error) {
 	if obj.Get("id") == nil {
 		return "", false, nil
 	}

@@ -32,7 +32,11 @@ func (e *Engine) prepareUpdate(p Principal, typ, id string, body []byte) (nextFu
 	if err := target(p, typ, id, scope.Update); err != nil {
 		return nil, err
 	}
-	bid, present, err := bodyID(body)
+	obj, err := fhir.ParseObject(body)
+	if err != nil {
+		return nil, err
+	}
+	bid, present, err := objectID(obj)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +49,7 @@ func (e *Engine) prepareUpdate(p Principal, typ, id string, body []byte) (nextFu
 	if err := checkCompartment(p, typ, scope.Update, body); err != nil {
 		return nil, err
 	}
-	d, err := e.prepare(body, typ, id)
+	d, err := e.prepareObject(obj, typ, id)
 	if err != nil {
 		return nil, err
 	}

@@ -16,8 +16,97 @@ type Object struct {
 }
 
 // ParseObject reads a JSON object's members without decoding their values.
-// It refuses non-objects and duplicate member names.
+// It refuses non-objects and duplicate member names. The values are kept
+// compacted, in one buffer, so that rendering the object (several times
+// per write) only copies them.
+//
+// Every write parses its body here, so it compacts the body in one pass
+// and splits the members off the result; a body that does not compact is
+// handed to the token decoder, which says what is wrong with it
+// (FuzzParseObject holds the two to the same answers).
 func ParseObject(body []byte) (*Object, error) {
+	var packed bytes.Buffer
+	packed.Grow(len(body))
+	if json.Compact(&packed, body) != nil {
+		return parseObjectByTokens(body)
+	}
+	b := packed.Bytes()
+	if b[0] != '{' {
+		return nil, errInvalid("", "body is not a JSON object")
+	}
+	o := &Object{vals: map[string]json.RawMessage{}}
+	for i := 1; b[i] != '}'; {
+		end := stringEnd(b, i)
+		key, err := memberName(b[i:end])
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := o.vals[key]; dup {
+			return nil, errInvalid(key, "element %q appears twice", key)
+		}
+		start := end + 1 // past the colon
+		i = valueEnd(b, start)
+		o.keys = append(o.keys, key)
+		o.vals[key] = b[start:i:i]
+		if b[i] == ',' {
+			i++
+		}
+	}
+	return o, nil
+}
+
+// memberName decodes a member name token, as the token decoder would.
+func memberName(tok []byte) (string, error) {
+	plain := true
+	for _, c := range tok[1 : len(tok)-1] {
+		if c == '\\' || c < 0x20 || c >= 0x80 {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return string(tok[1 : len(tok)-1]), nil
+	}
+	var name string
+	if err := json.Unmarshal(tok, &name); err != nil {
+		return "", errInvalid("", "body is not valid JSON")
+	}
+	return name, nil
+}
+
+// valueEnd returns the index just past the value starting at b[i], in
+// compact, valid JSON.
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				j = stringEnd(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	for j := i; j < len(b); j++ { // a number, true, false or null
+		if c := b[j]; c == ',' || c == '}' || c == ']' {
+			return j
+		}
+	}
+	return len(b)
+}
+
+// parseObjectByTokens is ParseObject by encoding/json's token decoder:
+// slower, and precise about what is wrong with a body.
+func parseObjectByTokens(body []byte) (*Object, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	tok, err := dec.Token()
@@ -25,11 +114,6 @@ func ParseObject(body []byte) (*Object, error) {
 		return nil, errInvalid("", "body is not a JSON object")
 	}
 	o := &Object{vals: map[string]json.RawMessage{}}
-	// Values are kept compacted, in one buffer, so that rendering the
-	// object (several times per write) only copies them.
-	var packed bytes.Buffer
-	packed.Grow(len(body))
-	var ends []int
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -43,12 +127,12 @@ func ParseObject(body []byte) (*Object, error) {
 		if _, dup := o.vals[key]; dup {
 			return nil, errInvalid(key, "element %q appears twice", key)
 		}
+		var packed bytes.Buffer
 		if err := json.Compact(&packed, raw); err != nil {
 			return nil, errInvalid("", "body is not valid JSON")
 		}
 		o.keys = append(o.keys, key)
-		o.vals[key] = nil
-		ends = append(ends, packed.Len())
+		o.vals[key] = packed.Bytes()
 	}
 	if _, err := dec.Token(); err != nil {
 		return nil, errInvalid("", "body is not valid JSON")
@@ -58,11 +142,6 @@ func ParseObject(body []byte) (*Object, error) {
 	}
 	if _, err := dec.Token(); err == nil {
 		return nil, errInvalid("", "body holds more than one JSON value")
-	}
-	all, start := packed.Bytes(), 0
-	for i, k := range o.keys {
-		o.vals[k] = all[start:ends[i]:ends[i]]
-		start = ends[i]
 	}
 	return o, nil
 }

@@ -3,6 +3,7 @@ package fhir
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,10 +77,26 @@ func FuzzParseObject(f *testing.F) {
 	for _, s := range []string{`{}`, `{"resourceType":"Patient","id":"x"}`, `{"a":[1,{"b":null}]}`, `{"a":1,"a":2}`, `[`, `{"meta":{"tag":[]}}`} {
 		f.Add([]byte(s))
 	}
+	f.Add([]byte(` { "a" : [ 1 , "x\\\"]}" , {"b":{}} ] , "\u00e9t\u00e9" : -1.5e3 , "c":"\ud800" } `))
+	f.Add([]byte(`{"a":1} {"b":2}`))
+	f.Add([]byte(`{"a":1,}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		o, err := ParseObject(in)
+		// The one-pass parse answers as the token decoder does.
+		slow, slowErr := parseObjectByTokens(in)
+		if (err == nil) != (slowErr == nil) || err != nil && err.Error() != slowErr.Error() {
+			t.Fatalf("ParseObject(%q): %v; by tokens: %v", in, err, slowErr)
+		}
 		if err != nil {
 			return
+		}
+		if !slices.Equal(o.keys, slow.keys) {
+			t.Fatalf("ParseObject(%q) keys %q; by tokens %q", in, o.keys, slow.keys)
+		}
+		for _, k := range o.keys {
+			if !bytes.Equal(o.vals[k], slow.vals[k]) {
+				t.Fatalf("ParseObject(%q)[%q] = %q; by tokens %q", in, k, o.vals[k], slow.vals[k])
+			}
 		}
 		if o.Stamp("id", 1, time.Unix(0, 0)) != nil {
 			return
