@@ -182,14 +182,24 @@ func (p *postgres) read(ctx context.Context, id string) error {
 	return nil
 }
 
-// search runs in QueryExecModeExec, so PostgreSQL plans each execution for
-// its actual code (a custom plan): the cached generic plan of a prepared
-// statement is orders of magnitude slower on skewed codes.
+// search sends an unnamed statement, as pgx's QueryExecModeExec does, so
+// PostgreSQL plans each execution for its actual code (a custom plan): the
+// cached generic plan of a prepared statement is orders of magnitude slower
+// on skewed codes. Like Hearth's store it asks for binary results in the
+// same round trip (QueryExecModeExec would ask for text, hex-encoding the
+// bodies).
 func (p *postgres) search(ctx context.Context, status string) (int, error) {
-	rows, err := p.pool.Query(ctx, pgSearch, pgx.QueryExecModeExec, tenant, status)
+	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
 		return 0, dbError{err}
 	}
+	defer conn.Release()
+	var params pgx.ExtendedQueryBuilder
+	if err := params.Build(conn.Conn().TypeMap(), nil, []any{tenant, status}); err != nil {
+		return 0, dbError{err}
+	}
+	rows := pgx.RowsFromResultReader(conn.Conn().TypeMap(), conn.Conn().PgConn().ExecParams(ctx, pgSearch,
+		params.ParamValues, nil, params.ParamFormats, []int16{pgx.BinaryFormatCode}))
 	defer rows.Close()
 	n := 0
 	for rows.Next() {
@@ -303,7 +313,7 @@ func (p *postgres) notes() []string {
 	return []string{
 		"raw-postgres: writes are one statement (data-modifying CTEs), one round trip and one commit each; keyed statements use pgx's statement cache",
 		"raw-postgres: raw-import sends a bundle as one pgx batch of INSERT … SELECT FROM unnest(arrays), one per table: one round trip, one implicit transaction",
-		"raw-postgres: searches run in pgx QueryExecModeExec, so every execution gets a custom plan for its code (no generic plan)",
+		"raw-postgres: searches are unnamed statements (as pgx QueryExecModeExec sends them), so every execution gets a custom plan for its code (no generic plan); results in binary",
 		"raw-postgres: scratch schema " + p.schema + " with the tables of migrations/postgres (resources, history, the search index tables) plus audit_events, dropped at the end",
 	}
 }
