@@ -136,12 +136,17 @@ func (db *DB) queryAudit(ctx context.Context, op, query string, args []any) ([]s
 }
 
 // SearchAudit returns one page of the entries that match q, planned for
-// its values (QueryExecModeExec) as every search is.
+// its values as every search is (see searcher).
 func (db *DB) SearchAudit(ctx context.Context, tenant string, q store.AuditSearch) (store.AuditPage, error) {
 	query, args := sqlbase.AuditSearchSQL(tenant, q)
-	out, err := db.queryAudit(ctx, "postgres.SearchAudit", query, append([]any{pgx.QueryExecModeExec}, args...))
+	var out []store.AuditEntry
+	err := searcher{pool: db.pool}.Query(ctx, sqlbase.Dollar(query), args, func(sc sqlbase.Scanner) error {
+		e, err := sqlbase.ScanAuditEntry(sc)
+		out = append(out, e)
+		return err
+	})
 	if err != nil {
-		return store.AuditPage{}, err
+		return store.AuditPage{}, wrap("postgres.SearchAudit", err, "")
 	}
 	return sqlbase.AuditSearchPage(out, q), nil
 }
