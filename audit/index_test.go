@@ -54,6 +54,53 @@ func rows(vs []store.AuditValue) []string {
 	return out
 }
 
+// The index keeps no row for a parameter whose only value is its default
+// (store.AuditDefaults); every other value stays.
+func TestIndexValuesLeaveOutDefaults(t *testing.T) {
+	l := audit.NewLog(audit.ServerRef{Name: serverName, BaseURL: testBase})
+	params := func(vs []store.AuditValue) []string {
+		var out []string
+		for _, v := range vs {
+			if _, ok := store.AuditDefaults[v.Param]; ok {
+				out = append(out, v.Param+" "+v.Value)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	want := map[string][]string{
+		"user read":     nil,
+		"client create": {"subtype create"},
+		"failed search": {"outcome 4", "subtype search-type"},
+		"operation":     {"subtype $export", "subtype operation"},
+	}
+	for name, w := range want {
+		rec, err := l.Record(indexEvents[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept := audit.IndexValues(rec.Body, testBase)
+		if got := params(kept); !slices.Equal(got, w) {
+			t.Errorf("%s: kept %q of the defaulted parameters, want %q", name, got, w)
+		}
+		// Only defaults go.
+		all := audit.ValuesOf(rec.Body, testBase)
+		for _, v := range all {
+			if _, ok := store.AuditDefaults[v.Param]; !ok && !slices.Contains(kept, v) {
+				t.Errorf("%s: %+v left out", name, v)
+			}
+		}
+	}
+	other := audit.NewLog(audit.ServerRef{Name: "other", BaseURL: testBase})
+	rec, err := other.Record(indexEvents["user read"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := params(audit.IndexValues(rec.Body, testBase)); !slices.Equal(got, []string{"source other"}) {
+		t.Errorf("a server named other: %q, want its source kept", got)
+	}
+}
+
 // Each event's index values are what its AuditEvent says, each once.
 func TestIndexValues(t *testing.T) {
 	l := audit.NewLog(audit.ServerRef{Name: serverName, BaseURL: testBase})
@@ -254,7 +301,7 @@ func TestIndexAndPurge(t *testing.T) {
 			t.Fatal(err)
 		}
 		recs = append(recs, rec)
-		wantPer[rec.ID] = len(audit.ValuesOf(rec.Body, ""))
+		wantPer[rec.ID] = len(audit.IndexValues(rec.Body, ""))
 	}
 	for backend, open := range indexStores(t) {
 		t.Run(backend, func(t *testing.T) {

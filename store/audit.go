@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -31,6 +32,27 @@ type AuditValue struct {
 	Param  string
 	System string
 	Value  string
+}
+
+// AuditDefaults are the values most AuditEvents share, one per parameter
+// that every event has exactly one value of: a REST interaction, a read,
+// success, recorded by a server named hearth. The audit index leaves out
+// an entry's row for such a parameter when its only value is the default
+// (four rows of a read's seven), so an entry without any row for the
+// parameter has the default, and a search for the default matches it as
+// well as entries indexed with an explicit row for it.
+var AuditDefaults = map[string]AuditValue{
+	"type":    {Param: "type", System: "http://terminology.hl7.org/CodeSystem/audit-event-type", Value: "rest"},
+	"subtype": {Param: "subtype", System: "http://hl7.org/fhir/restful-interaction", Value: "read"},
+	"outcome": {Param: "outcome", System: "", Value: "0"},
+	"source":  {Param: "source", System: "Device", Value: "hearth"},
+}
+
+// CoversDefault reports whether m matches its parameter's default value
+// (AuditDefaults), which entries hold without an index row for it.
+func (m AuditMatch) CoversDefault() bool {
+	d, ok := AuditDefaults[m.Param]
+	return ok && (m.Value == "" || m.Value == d.Value) && (len(m.Systems) == 0 || slices.Contains(m.Systems, d.System))
 }
 
 // AuditHead is where a tenant's chain stands: its last entry and the anchor

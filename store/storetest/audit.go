@@ -29,6 +29,7 @@ func testAudit(t *testing.T, s store.Store) {
 	t.Run("Index", func(t *testing.T) { testAuditIndex(t, s, log) })
 	t.Run("Search", func(t *testing.T) { testAuditSearch(t, s, log) })
 	t.Run("SearchPaging", func(t *testing.T) { testAuditSearchPaging(t, s, log) })
+	t.Run("Defaults", func(t *testing.T) { testAuditDefaults(t, s, log) })
 	t.Run("Group", func(t *testing.T) { testGroup(t, s, log) })
 }
 

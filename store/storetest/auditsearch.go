@@ -278,3 +278,58 @@ func appendOK(t testing.TB, s store.Store, log store.AuditLog, tenant string, e 
 	}
 	return true
 }
+
+// An entry without an index row for a parameter of store.AuditDefaults
+// holds its default: a search for the default finds it, and entries with
+// an explicit row for the default (as indexed before the defaults were
+// left out), and no search for another value does.
+func testAuditDefaults(t *testing.T, s store.Store, log store.AuditLog) {
+	t.Parallel()
+	ctx := context.Background()
+	tenant := newTenant(t)
+	def := func(param string) store.AuditValue { return store.AuditDefaults[param] }
+	avDelete := store.AuditValue{Param: "subtype", System: def("subtype").System, Value: "delete"}
+	avOtherServer := store.AuditValue{Param: "source", System: "Device", Value: "other"}
+	entries := []store.AuditEntry{
+		// d1: a read by p1, every default left out.
+		{ID: "d1", Recorded: at(0), Index: []store.AuditValue{avAgentP1}},
+		// d2: the same with explicit rows for the defaults.
+		{ID: "d2", Recorded: at(10), Index: []store.AuditValue{avAgentP1, def("type"), def("subtype"), def("outcome"), def("source")}},
+		// d3: a failed delete by p2 on another server, an auth type.
+		{ID: "d3", Recorded: at(20), Index: []store.AuditValue{avAgentP2, avUserAuth, avDelete, avFailure, avOtherServer}},
+		// d4: a read with a second subtype, so both are rows.
+		{ID: "d4", Recorded: at(30), Index: []store.AuditValue{avAgentP2, def("subtype"), avLogin}},
+	}
+	if _, err := appendIndexed(ctx, s, log, tenant, entries); err != nil {
+		t.Fatal(err)
+	}
+	where := func(cs ...store.AuditCondition) store.AuditSearch { return store.AuditSearch{Count: 10, Where: cs} }
+	one := func(ms ...store.AuditMatch) store.AuditCondition { return ms }
+	tests := []struct {
+		name string
+		q    store.AuditSearch
+		want string
+	}{
+		{"outcome 0", where(one(match(def("outcome")))), "d4 d2 d1"},
+		{"outcome 0 without a system", where(one(store.AuditMatch{Param: "outcome", Value: "0"})), "d4 d2 d1"},
+		{"outcome 4", where(one(match(avFailure))), "d3"},
+		{"outcome 0 or 4", where(one(match(def("outcome")), match(avFailure))), "d4 d3 d2 d1"},
+		{"outcome 0 of another system", where(one(store.AuditMatch{Param: "outcome", Systems: []string{"urn:x"}, Value: "0"})), ""},
+		{"subtype read", where(one(store.AuditMatch{Param: "subtype", Value: "read"})), "d4 d2 d1"},
+		{"any subtype of the default's system", where(one(store.AuditMatch{Param: "subtype", Systems: []string{def("subtype").System}})), "d4 d3 d2 d1"},
+		{"subtype delete", where(one(match(avDelete))), "d3"},
+		{"source hearth", where(one(match(def("source")))), "d4 d2 d1"},
+		{"source other", where(one(match(avOtherServer))), "d3"},
+		{"type rest and outcome 0, no driver", where(one(match(def("type"))), one(match(def("outcome")))), "d4 d2 d1"},
+		{"agent p1 and a default", where(one(match(avAgentP1)), one(match(def("subtype")))), "d2 d1"},
+		{"agent p2 and a default", where(one(match(avAgentP2)), one(match(def("outcome")))), "d4"},
+		{"a default, oldest first, in a time range", store.AuditSearch{Count: 10, Oldest: true,
+			When:  []store.AuditWhen{{{Low: at(5).UnixMicro(), High: at(35).UnixMicro()}}},
+			Where: []store.AuditCondition{one(match(def("type")))}}, "d2 d4"},
+	}
+	for _, tc := range tests {
+		if got := searchIDs(t, log, tenant, tc.q); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

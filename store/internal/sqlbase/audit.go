@@ -104,9 +104,11 @@ func (b AuditIndexBatch) Rows() [][]any {
 func AuditSearchSQL(tenant string, q store.AuditSearch) (string, []any) {
 	var b strings.Builder
 	var args []any
+	// A default value has no rows for the entries that hold it only
+	// (store.AuditDefaults), so it cannot drive.
 	driver := -1
 	for i, c := range q.Where {
-		if len(c) == 1 && c[0].Value != "" {
+		if len(c) == 1 && c[0].Value != "" && !c[0].CoversDefault() {
 			driver = i
 			break
 		}
@@ -147,7 +149,8 @@ func AuditSearchSQL(tenant string, q store.AuditSearch) (string, []any) {
 		if i == driver {
 			continue
 		}
-		b.WriteString(` AND EXISTS (SELECT 1 FROM audit_index c WHERE c.tenant_id = e.tenant_id AND c.seq = e.seq AND (`)
+		b.WriteString(` AND (EXISTS (SELECT 1 FROM audit_index c WHERE c.tenant_id = e.tenant_id AND c.seq = e.seq AND (`)
+		var defaults []string // parameters whose default a match covers
 		for j, m := range c {
 			if j > 0 {
 				b.WriteString(` OR `)
@@ -155,11 +158,19 @@ func AuditSearchSQL(tenant string, q store.AuditSearch) (string, []any) {
 			b.WriteString(`(`)
 			args = auditMatchSQL(&b, args, "c.", m)
 			b.WriteString(`)`)
+			if m.CoversDefault() && !slices.Contains(defaults, m.Param) {
+				defaults = append(defaults, m.Param)
+			}
 		}
 		if len(c) == 0 {
 			b.WriteString(`1 = 0`)
 		}
 		b.WriteString(`))`)
+		for _, param := range defaults {
+			b.WriteString(` OR NOT EXISTS (SELECT 1 FROM audit_index c WHERE c.tenant_id = e.tenant_id AND c.seq = e.seq AND c.param = ?)`)
+			args = append(args, param)
+		}
+		b.WriteString(`)`)
 	}
 	order, cmp := ` DESC`, `<`
 	if q.Oldest {
