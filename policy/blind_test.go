@@ -58,20 +58,23 @@ func TestResourceBlindHolds(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, r := range bodies {
-					for _, cur := range bodies {
-						in := bare
-						in.Resource, in.Current = r, cur
-						got, err := c.evaluate(ctx, in)
-						if err != nil {
-							t.Fatal(err)
-						}
-						if !reflect.DeepEqual(got, want) {
-							t.Fatalf("%s %s %s: resource_blind, but resource %s current %s decide %+v, none %+v", pname, it, typ, r, cur, got, want)
-						}
-						if viaMemo, err := c.decide(ctx, in); err != nil || !reflect.DeepEqual(viaMemo, want) {
-							t.Fatalf("%s %s %s: decide gave %+v (%v), evaluation %+v", pname, it, typ, viaMemo, err, want)
-						}
+				// Each body as the resource, then as the current version.
+				for i := range 2 * len(bodies) {
+					in := bare
+					if i < len(bodies) {
+						in.Resource = bodies[i]
+					} else {
+						in.Resource, in.Current = toP1, bodies[i-len(bodies)]
+					}
+					got, err := c.evaluate(ctx, in)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !reflect.DeepEqual(got, want) {
+						t.Fatalf("%s %s %s: resource_blind, but resource %s current %s decide %+v, none %+v", pname, it, typ, in.Resource, in.Current, got, want)
+					}
+					if viaMemo, err := c.decide(ctx, in); err != nil || !reflect.DeepEqual(viaMemo, want) {
+						t.Fatalf("%s %s %s: decide gave %+v (%v), evaluation %+v", pname, it, typ, viaMemo, err, want)
 					}
 				}
 			}
