@@ -332,4 +332,15 @@ func testAuditDefaults(t *testing.T, s store.Store, log store.AuditLog) {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
+	// An entry appended but not indexed yet has no rows at all: it is
+	// found by time, not taken to hold the defaults.
+	if _, err := appendEntries(ctx, s, tenant, []store.AuditEntry{{ID: "d5", Recorded: at(40)}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := searchIDs(t, log, tenant, where(one(match(def("outcome"))))); got != "d4 d2 d1" {
+		t.Errorf("outcome 0 with an entry not indexed yet: %q, want %q", got, "d4 d2 d1")
+	}
+	if got := searchIDs(t, log, tenant, store.AuditSearch{Count: 1}); got != "d5" {
+		t.Errorf("by time: %q, want d5", got)
+	}
 }

@@ -171,6 +171,11 @@ func AuditSearchSQL(tenant string, q store.AuditSearch) (string, []any) {
 			args = append(args, param)
 		}
 		b.WriteString(`)`)
+		if len(defaults) > 0 {
+			// An entry not indexed yet has no rows either: it is not
+			// known to hold the default.
+			b.WriteString(` AND e.seq <= (SELECT s.seq FROM audit_index_state s WHERE s.tenant_id = e.tenant_id)`)
+		}
 	}
 	order, cmp := ` DESC`, `<`
 	if q.Oldest {
