@@ -18,7 +18,8 @@ const memoSize = 8192
 // reading the same version of a resource) skips the evaluation, which
 // costs a few hundred microseconds. The key is a SHA-256 of the input, so
 // two inputs never share a decision by accident. A reloaded policy starts
-// with an empty memo.
+// with an empty memo. The same structure remembers resource_blind's
+// answers (compiled.isBlind).
 type memo[V any] struct {
 	mu       sync.Mutex
 	cur, old map[[sha256.Size]byte]V
