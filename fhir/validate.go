@@ -24,12 +24,22 @@ func NewValidator() (*Validator, error) {
 	}
 	// Deeply nested input is an attack, not a resource.
 	um.MaxNestingDepth = 64
+	fastSchemaR4()
 	return &Validator{um: um}, nil
 }
 
 // Validate returns nil when body is a valid R4 resource, else an *Error of
-// KindInvalid whose issues name each offending element.
+// KindInvalid whose issues name each offending element. Bodies the fast
+// path (validate_fast.go) settles never reach google/fhir.
 func (v *Validator) Validate(body []byte) error {
+	if fastValid(body) {
+		return nil
+	}
+	return v.slowValidate(body)
+}
+
+// slowValidate is google/fhir's verdict alone.
+func (v *Validator) slowValidate(body []byte) error {
 	_, err := v.um.Unmarshal(body)
 	if err == nil {
 		return nil
