@@ -66,6 +66,7 @@ type fastField struct {
 	repeated bool
 	msg      *fastType // fastMessage, fastReference
 	regex    *regexp.Regexp
+	shape    func(string) bool // fastRegex: a cheaper test that implies regex
 	enum     protoreflect.EnumDescriptor
 	original map[string]bool // fastEnum: codes spelled differently from the enum names
 	refTypes []string        // fastReference: the allowed targets; empty allows any
@@ -106,7 +107,6 @@ var (
 	fastDateTimeRegex = regexp.MustCompile(`^-?[0-9]{4}(-(0[1-9]|1[0-2])(-(0[0-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$`)
 	fastInstantRegex  = regexp.MustCompile(`^-?[0-9]{4}-(0[1-9]|1[0-2])-(0[0-9]|[1-2][0-9]|3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))$`)
 	fastTimeRegex     = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?$`)
-	fastControlChars  = regexp.MustCompile("[\x00-\x08\x0B\x0C\x0E-\x1F]")
 )
 
 const maxFastString = 1024 * 1024
@@ -229,13 +229,16 @@ func (b *fastBuilder) primitive(ff *fastField, d protoreflect.MessageDescriptor)
 	case "UnsignedInt":
 		ff.kind = fastUnsignedInt
 	case "Decimal":
-		ff.kind, ff.regex = fastDecimal, b.valueRegex(d)
+		// Its expression is JSON's number grammar (TestDecimalIsJSONNumber),
+		// which fastScan.number applies.
+		ff.kind = fastDecimal
 	case "String":
 		ff.kind = fastString
 	case "Markdown", "Xhtml":
 		ff.kind = fastText
 	case "Code", "Id", "Oid", "Uuid":
 		ff.kind, ff.regex = fastRegex, b.valueRegex(d)
+		ff.shape = map[protoreflect.Name]func(string) bool{"Code": codeShape, "Id": idShape}[d.Name()]
 	case "Uri", "Url", "Canonical":
 		ff.kind = fastURI
 	case "Date":
@@ -269,10 +272,8 @@ func (b *fastBuilder) primitive(ff *fastField, d protoreflect.MessageDescriptor)
 			}
 		}
 	}
-	if ff.kind == fastRegex || ff.kind == fastDecimal {
-		if ff.regex == nil {
-			ff.kind = fastUnsupported
-		}
+	if ff.kind == fastRegex && ff.regex == nil {
+		ff.kind = fastUnsupported
 	}
 }
 
@@ -401,7 +402,7 @@ func (s *fastScan) text() (string, bool) {
 	return v, true
 }
 
-// number reads a JSON number token.
+// number reads a JSON number token (no leading zeros).
 func (s *fastScan) number() ([]byte, bool) {
 	s.space()
 	start := s.i
@@ -416,7 +417,8 @@ func (s *fastScan) number() ([]byte, bool) {
 		}
 		return n
 	}
-	if digits() == 0 {
+	first := s.i
+	if n := digits(); n == 0 || n > 1 && s.b[first] == '0' {
 		return nil, false
 	}
 	if s.i < len(s.b) && s.b[s.i] == '.' {
@@ -545,8 +547,8 @@ func (s *fastScan) value(f *fastField, depth int, refTypes []string) bool {
 	case fastInteger, fastPositiveInt, fastUnsignedInt:
 		return s.integer(f.kind)
 	case fastDecimal:
-		n, ok := s.number()
-		return ok && f.regex.Match(n)
+		_, ok := s.number()
+		return ok
 	}
 	if s.peek() != '"' {
 		return false
@@ -557,10 +559,10 @@ func (s *fastScan) value(f *fastField, depth int, refTypes []string) bool {
 		return ok
 	case fastString:
 		v, ok := s.text()
-		return ok && !fastControlChars.MatchString(v)
+		return ok && !hasControlChars(v)
 	case fastRegex:
 		v, ok := s.text()
-		return ok && f.regex.MatchString(v)
+		return ok && (f.shape != nil && f.shape(v) || f.regex.MatchString(v))
 	case fastURI:
 		v, ok := s.text()
 		if !ok {
@@ -622,7 +624,7 @@ func (s *fastScan) integer(kind fastKind) bool {
 			return false
 		}
 	}
-	if len(digits) > 1 && digits[0] == '0' || string(n) == "-0" {
+	if string(n) == "-0" {
 		return false
 	}
 	v, err := strconv.ParseInt(string(n), 10, 32)
@@ -644,7 +646,7 @@ func (f *fastField) enumHas(v string) bool {
 // (a local fragment, a typed relative reference to an allowed type, or any
 // other URI), and gives up on versioned and other odd relative forms.
 func (s *fastScan) validReference(v string, refTypes []string) bool {
-	if fastControlChars.MatchString(v) {
+	if hasControlChars(v) {
 		return false
 	}
 	if _, err := url.Parse(v); err != nil {
@@ -675,7 +677,7 @@ func (s *fastScan) validReference(v string, refTypes []string) bool {
 }
 
 func validDate(v string) bool {
-	if !fastDateRegex.MatchString(v) {
+	if parts, ok := dateShape(v); !(ok && parts <= 3) && !fastDateRegex.MatchString(v) {
 		return false
 	}
 	for _, layout := range []string{"2006-01-02", "2006-01", "2006"} {
@@ -687,7 +689,7 @@ func validDate(v string) bool {
 }
 
 func validDateTime(v string) bool {
-	if !fastDateTimeRegex.MatchString(v) {
+	if _, ok := dateShape(v); !ok && !fastDateTimeRegex.MatchString(v) {
 		return false
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05-07:00", "2006-01-02T15:04:05Z"} {
@@ -704,7 +706,7 @@ func validDateTime(v string) bool {
 }
 
 func validInstant(v string) bool {
-	if !fastInstantRegex.MatchString(v) {
+	if parts, ok := dateShape(v); !(ok && parts == 4) && !fastInstantRegex.MatchString(v) {
 		return false
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05Z", "2006-01-02T15:04:05-07:00"} {
@@ -713,4 +715,105 @@ func validInstant(v string) bool {
 		}
 	}
 	return false
+}
+
+// hasControlChars reports what google/fhir refuses in a string: control
+// characters other than tab, line feed and carriage return.
+func hasControlChars(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			return true
+		}
+	}
+	return false
+}
+
+// The shapes below are cheap tests that imply the regular expressions
+// they stand in front of (FuzzShapes holds them to it); when a shape says
+// no, the expression decides.
+
+// idShape: [A-Za-z0-9\-\.]{1,64}.
+func idShape(v string) bool {
+	if len(v) == 0 || len(v) > 64 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// codeShape: [^\s]+(\s[^\s]+)* with single spaces as the only white space.
+func codeShape(v string) bool {
+	if len(v) == 0 || v[0] == ' ' || v[len(v)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '\t', '\n', '\f', '\r':
+			return false
+		case ' ':
+			if v[i+1] == ' ' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// dateShape: YYYY[-MM[-DD[Thh:mm:ss[.f+](Z|±hh:mm)]]] within the ranges of
+// the R4 date, dateTime and instant expressions; parts says how far v goes
+// (1 year, 2 month, 3 day, 4 time).
+func dateShape(v string) (parts int, ok bool) {
+	digit := func(i int) bool { return i < len(v) && v[i] >= '0' && v[i] <= '9' }
+	upTo := func(i, max int) bool {
+		return digit(i) && digit(i+1) && int(v[i]-'0')*10+int(v[i+1]-'0') <= max
+	}
+	if !(digit(0) && digit(1) && digit(2) && digit(3)) {
+		return 0, false
+	}
+	if len(v) == 4 {
+		return 1, true
+	}
+	if len(v) < 7 || v[4] != '-' || !upTo(5, 12) || v[5:7] == "00" {
+		return 0, false
+	}
+	if len(v) == 7 {
+		return 2, true
+	}
+	if len(v) < 10 || v[7] != '-' || !upTo(8, 31) {
+		return 0, false
+	}
+	if len(v) == 10 {
+		return 3, true
+	}
+	if len(v) < 20 || v[10] != 'T' || !upTo(11, 23) || v[13] != ':' || !upTo(14, 59) || v[16] != ':' || !upTo(17, 59) {
+		return 0, false
+	}
+	i := 19
+	if v[i] == '.' {
+		i++
+		start := i
+		for digit(i) {
+			i++
+		}
+		if i == start {
+			return 0, false
+		}
+	}
+	switch {
+	case i < len(v) && v[i] == 'Z':
+		i++
+	case i < len(v) && (v[i] == '+' || v[i] == '-'):
+		if len(v) != i+6 || v[i+3] != ':' || !(upTo(i+1, 13) && upTo(i+4, 59) || v[i+1:] == "14:00") {
+			return 0, false
+		}
+		i += 6
+	default:
+		return 0, false
+	}
+	return 4, i == len(v)
 }

@@ -4,9 +4,15 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	apb "github.com/google/fhir/go/proto/google/fhir/proto/annotations_go_proto"
+	dpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/datatypes_go_proto"
+	"google.golang.org/protobuf/proto"
 )
 
 // benchCommunication is shaped like the W1 workload's secure message.
@@ -230,6 +236,62 @@ func FuzzFastValid(f *testing.F) {
 		if fastValid(body) {
 			if err := v.slowValidate(body); err != nil {
 				t.Fatalf("fast path accepts what google/fhir refuses (%v):\n%s", err, body)
+			}
+		}
+	})
+}
+
+// TestDecimalIsJSONNumber: the fast path checks decimals with JSON's number
+// grammar alone, which is sound while google/fhir's expression is that
+// grammar.
+func TestDecimalIsJSONNumber(t *testing.T) {
+	d := (&dpb.Decimal{}).ProtoReflect().Descriptor()
+	expr, _ := proto.GetExtension(d.Options(), apb.E_ValueRegex).(string)
+	if want := `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`; expr != want {
+		t.Fatalf("decimal expression %q, the fast path assumes %q", expr, want)
+	}
+	for _, n := range []string{"0", "-0.5", "10", "1e5", "1.5E-3"} {
+		s := fastScan{b: []byte(n)}
+		if _, ok := s.number(); !ok || s.i != len(n) {
+			t.Errorf("number refuses %q", n)
+		}
+	}
+	for _, n := range []string{"01", "-", "1.", ".5", "1e", "+1", "-01.5"} {
+		s := fastScan{b: []byte(n)}
+		if _, ok := s.number(); ok && s.i == len(n) {
+			t.Errorf("number accepts %q", n)
+		}
+	}
+}
+
+// FuzzShapes holds the cheap shapes to the expressions they stand for.
+func FuzzShapes(f *testing.F) {
+	for _, s := range []string{"a", "abc-1.2", "a b", "a  b", " a", "a\tb", "2024", "2024-02", "2024-02-30",
+		"2024-03-14T10:32:00Z", "2024-03-14T10:32:00.5+14:00", "2024-03-14T10:32:00+13:59", "2024-03-14T23:59:59-14:01",
+		"2024-00", "2024-13", "2024-01-32", "2024-01-01T24:00:00Z", strings.Repeat("a", 65)} {
+		f.Add(s)
+	}
+	idRegex := regexp.MustCompile(`^[A-Za-z0-9\-\.]{1,64}$`)
+	codeRegex := regexp.MustCompile(`^[^\s]+(\s[^\s]+)*$`)
+	f.Fuzz(func(t *testing.T, v string) {
+		if !utf8.ValidString(v) {
+			return // the scanner never hands over invalid UTF-8
+		}
+		if idShape(v) && !idRegex.MatchString(v) {
+			t.Fatalf("idShape accepts %q", v)
+		}
+		if codeShape(v) && !codeRegex.MatchString(v) {
+			t.Fatalf("codeShape accepts %q", v)
+		}
+		if parts, ok := dateShape(v); ok {
+			if !fastDateTimeRegex.MatchString(v) {
+				t.Fatalf("dateShape accepts %q as a dateTime", v)
+			}
+			if parts <= 3 && !fastDateRegex.MatchString(v) {
+				t.Fatalf("dateShape accepts %q as a date", v)
+			}
+			if parts == 4 && !fastInstantRegex.MatchString(v) {
+				t.Fatalf("dateShape accepts %q as an instant", v)
 			}
 		}
 	})
