@@ -42,7 +42,7 @@ func (sr searcher) pageThrough(t testing.TB, q store.SearchQuery, between func(p
 func testSearchPaging(t *testing.T, s store.Store, reg *search.Registry) {
 	t.Parallel()
 	sr := searcher{s: s, reg: reg, tenant: newTenant(t)}
-	put := func(id, family string, birth string) {
+	putAt := func(id, family string, birth string, second int) {
 		body := fmt.Sprintf(`{"resourceType":"Patient","id":%q,"name":[{"family":%q}]`, id, family)
 		if birth != "" {
 			body += fmt.Sprintf(`,"birthDate":%q`, birth)
@@ -52,21 +52,35 @@ func testSearchPaging(t *testing.T, s store.Store, reg *search.Registry) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mustPut(t, s, sr.tenant, store.Write{Record: rec("Patient", id, 1, at(0), body), Index: ix})
+		mustPut(t, s, sr.tenant, store.Write{Record: rec("Patient", id, 1, at(second), body), Index: ix})
 	}
+	put := func(id, family string, birth string) { putAt(id, family, birth, 0) }
 	// 23 patients; families repeat so that ties fall back to the id, and
-	// some have no birth date so that NULLs sort last.
+	// some have no birth date so that NULLs sort last; written in three
+	// different seconds, so that _lastUpdated sorts them in groups.
+	var byRecent []string // newest first, then by id: _sort=-_lastUpdated
+	for second := 2; second >= 0; second-- {
+		for i := range 23 {
+			if i%3 == second {
+				byRecent = append(byRecent, fmt.Sprintf("p%02d", i))
+			}
+		}
+	}
 	for i := range 23 {
 		birth := ""
 		if i%4 != 0 {
 			birth = fmt.Sprintf("19%02d", 50+i%7)
 		}
-		put(fmt.Sprintf("p%02d", i), fmt.Sprintf("fam%d", i%5), birth)
+		putAt(fmt.Sprintf("p%02d", i), fmt.Sprintf("fam%d", i%5), birth, i%3)
 	}
 	all := func(q string) []string {
 		return ids(sr.run(t, sr.query(t, "Patient", q+"&_count=1000")).Records, false)
 	}
-	for _, query := range []string{"_count=5", "_count=4&_sort=family", "_count=3&_sort=-birthdate,family", "_count=7&_sort=birthdate&family=fam1,fam2,fam3"} {
+	if got := all("_sort=-_lastUpdated"); !slices.Equal(got, byRecent) {
+		t.Fatalf("_sort=-_lastUpdated gives %v, want %v", got, byRecent)
+	}
+	for _, query := range []string{"_count=5", "_count=4&_sort=family", "_count=3&_sort=-birthdate,family", "_count=7&_sort=birthdate&family=fam1,fam2,fam3",
+		"_count=4&_sort=-_lastUpdated", "_count=3&_sort=_lastUpdated,-_id&family=fam1,fam2", "_count=5&_sort=-_id"} {
 		t.Run(query, func(t *testing.T) {
 			want := all(query[len("_count=N"):])
 			q := sr.query(t, "Patient", query)
