@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+
+	"github.com/hearth-fhir/hearth/internal/jsonbytes"
 )
 
 // A small scanner over JSON text that splits objects and arrays into the raw
@@ -117,15 +119,11 @@ func skipSpace(b []byte, i int) int {
 
 // skipString returns the index after the string starting at b[i] == '"'.
 func skipString(b []byte, i int) (int, error) {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1, nil
-		}
+	end, ok := jsonbytes.StringEnd(b, i)
+	if !ok {
+		return 0, errJSON
 	}
-	return 0, errJSON
+	return end, nil
 }
 
 // skipValue returns the index after the value starting at b[i]. Containers

@@ -3,6 +3,8 @@ package fhir
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/hearth-fhir/hearth/internal/jsonbytes"
 )
 
 // RewriteReferences returns body with the value of every "reference" member
@@ -80,13 +82,8 @@ func RewriteReferences(body []byte, fn func(ref string) (string, bool, error)) (
 // stringEnd returns the index just past the JSON string starting at
 // body[i], which is valid JSON.
 func stringEnd(body []byte, i int) int {
-	for j := i + 1; j < len(body); j++ {
-		switch body[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
-		}
+	if end, ok := jsonbytes.StringEnd(body, i); ok {
+		return end
 	}
 	return len(body)
 }

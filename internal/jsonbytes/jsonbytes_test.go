@@ -1,0 +1,38 @@
+package jsonbytes
+
+import "testing"
+
+// stringEndByBytes is the byte-at-a-time scan StringEnd replaced, kept as
+// its oracle.
+func stringEndByBytes(b []byte, i int) (int, bool) {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1, true
+		}
+	}
+	return 0, false
+}
+
+// FuzzStringEnd holds StringEnd to the byte-at-a-time scan.
+func FuzzStringEnd(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"a\"b"`, `"a\\"`, `"a\\\"b"`, `"\\\\\\"`, `"abc`, `"a\`, `""`, `"\""x"`, `x"ab"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		i := 0
+		if len(b) > 0 && b[0] != '"' {
+			i = 1 // a string not at the start of the buffer
+		}
+		if i >= len(b) || b[i] != '"' {
+			return
+		}
+		got, gok := StringEnd(b, i)
+		want, wok := stringEndByBytes(b, i)
+		if got != want || gok != wok {
+			t.Fatalf("StringEnd(%q, %d) = %d, %v; byte scan %d, %v", b, i, got, gok, want, wok)
+		}
+	})
+}
