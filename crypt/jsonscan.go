@@ -137,25 +137,11 @@ func skipValue(b []byte, i int) (int, error) {
 	case '"':
 		return skipString(b, i)
 	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				end, err := skipString(b, j)
-				if err != nil {
-					return 0, err
-				}
-				j = end - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1, nil
-				}
-			}
+		end, ok := jsonbytes.ContainerEnd(b, i)
+		if !ok {
+			return 0, errJSON
 		}
-		return 0, errJSON
+		return end, nil
 	default: // number, true, false, null
 		j := i
 		for j < len(b) && !endsScalar(b[j]) {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/hearth-fhir/hearth/internal/jsonbytes"
 )
 
 // Object is the top level of a resource's JSON: member names in their order
@@ -81,18 +83,8 @@ func valueEnd(b []byte, i int) int {
 	case '"':
 		return stringEnd(b, i)
 	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				j = stringEnd(b, j) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return j + 1
-				}
-			}
+		if end, ok := jsonbytes.ContainerEnd(b, i); ok {
+			return end
 		}
 		return len(b)
 	}

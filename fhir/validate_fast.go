@@ -678,41 +678,38 @@ func (s *fastScan) validReference(v string, refTypes []string) bool {
 	return true
 }
 
+// The layouts google/fhir then parses dates with: zoned ones with
+// time.Parse, the others in its time zone (UTC).
+var (
+	zonedLayouts = []string{"2006-01-02T15:04:05-07:00", "2006-01-02T15:04:05Z"}
+	dateLayouts  = []string{"2006-01-02", "2006-01", "2006"}
+)
+
 func validDate(v string) bool {
-	if parts, ok := dateShape(v); !(ok && parts <= 3) && !fastDateRegex.MatchString(v) {
-		return false
-	}
-	for _, layout := range []string{"2006-01-02", "2006-01", "2006"} {
-		if _, err := time.ParseInLocation(layout, v, time.UTC); err == nil {
-			return true
-		}
-	}
-	return false
+	parts, ok := dateShape(v)
+	return (ok && parts <= 3 || fastDateRegex.MatchString(v)) && parses(v, nil, dateLayouts)
 }
 
 func validDateTime(v string) bool {
-	if _, ok := dateShape(v); !ok && !fastDateTimeRegex.MatchString(v) {
-		return false
-	}
-	for _, layout := range []string{"2006-01-02T15:04:05-07:00", "2006-01-02T15:04:05Z"} {
-		if _, err := time.Parse(layout, v); err == nil {
-			return true
-		}
-	}
-	for _, layout := range []string{"2006-01-02", "2006-01", "2006"} {
-		if _, err := time.ParseInLocation(layout, v, time.UTC); err == nil {
-			return true
-		}
-	}
-	return false
+	_, ok := dateShape(v)
+	return (ok || fastDateTimeRegex.MatchString(v)) && parses(v, zonedLayouts, dateLayouts)
 }
 
 func validInstant(v string) bool {
-	if parts, ok := dateShape(v); !(ok && parts == 4) && !fastInstantRegex.MatchString(v) {
-		return false
-	}
-	for _, layout := range []string{"2006-01-02T15:04:05Z", "2006-01-02T15:04:05-07:00"} {
+	parts, ok := dateShape(v)
+	return (ok && parts == 4 || fastInstantRegex.MatchString(v)) && parses(v, zonedLayouts, nil)
+}
+
+// parses reports whether v parses in one of the zoned layouts or, in UTC,
+// one of the local ones.
+func parses(v string, zoned, local []string) bool {
+	for _, layout := range zoned {
 		if _, err := time.Parse(layout, v); err == nil {
+			return true
+		}
+	}
+	for _, layout := range local {
+		if _, err := time.ParseInLocation(layout, v, time.UTC); err == nil {
 			return true
 		}
 	}

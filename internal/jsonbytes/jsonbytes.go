@@ -26,3 +26,27 @@ func StringEnd(b []byte, i int) (int, bool) {
 		j = q + 1
 	}
 }
+
+// ContainerEnd returns the index just after the object or array whose
+// opening bracket is b[i], counting brackets outside strings, and false
+// when it is not closed. Contents are not checked.
+func ContainerEnd(b []byte, i int) (int, bool) {
+	depth := 0
+	for j := i; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			end, ok := StringEnd(b, j)
+			if !ok {
+				return 0, false
+			}
+			j = end - 1
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return j + 1, true
+			}
+		}
+	}
+	return 0, false
+}
