@@ -30,7 +30,28 @@ func (db *DB) CommitGroup(ctx context.Context, tenant string, ws []store.Write, 
 		}
 	}
 	batch := &pgx.Batch{}
+	// The group's creates go first, in one statement when there are
+	// several (createManySQL); its updates follow one by one. Creating
+	// first changes no outcome: a create of an id the group also updates
+	// must precede the update anyway, and one of an id that exists fails
+	// wherever it stands.
+	var creates, updates []store.Write
 	for _, w := range ws {
+		if w.PrevVersion == 0 {
+			creates = append(creates, w)
+		} else {
+			updates = append(updates, w)
+		}
+	}
+	if len(creates) > 1 {
+		args, err := createManyArgs(op, tenant, creates)
+		if err != nil {
+			return store.AuditHead{}, err
+		}
+		batch.Queue(createManySQL, args...)
+		creates = nil
+	}
+	for _, w := range append(creates, updates...) {
 		query, args, err := putStatement(op, tenant, w, true)
 		if err != nil {
 			return store.AuditHead{}, err

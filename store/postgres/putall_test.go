@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,8 +49,14 @@ func TestPutAll(t *testing.T) {
 	bad := []store.Write{write("q1", 0), write("p3", 0), write("q2", 0)}
 	err = db.Tx(ctx, "t1", func(tx store.Tx) error { return tx.(bulkTx).PutAll(ctx, bad) })
 	var fe *fhir.Error
-	if !errors.As(err, &fe) || fe.Kind != fhir.KindConflict {
-		t.Fatalf("stale write in a batch: %v, want conflict", err)
+	if !errors.As(err, &fe) || fe.Kind != fhir.KindConflict || !strings.Contains(fe.Message, "Patient/p3") {
+		t.Fatalf("stale write in a batch: %v, want a conflict naming Patient/p3", err)
+	}
+	// The same new resource twice in one batch fails too.
+	twice := []store.Write{write("r1", 0), write("r1", 0)}
+	err = db.Tx(ctx, "t1", func(tx store.Tx) error { return tx.(bulkTx).PutAll(ctx, twice) })
+	if !fhir.IsKind(err, fhir.KindConflict) {
+		t.Fatalf("one resource created twice in a batch: %v, want conflict", err)
 	}
 	for _, id := range []string{"q1", "q2"} {
 		if _, err := db.Read(ctx, "t1", "Patient", id); !fhir.IsKind(err, fhir.KindNotFound) {
@@ -58,7 +65,7 @@ func TestPutAll(t *testing.T) {
 	}
 	err = db.Tx(ctx, "t1", func(tx store.Tx) error {
 		ids, err := tx.FindTokens(ctx, store.TokenQuery{Type: "Patient", Param: "identifier", System: "urn:x", Code: "p49"})
-		if err == nil && len(ids) != 1 {
+		if err == nil && (len(ids) != 1 || ids[0] != "p49") {
 			err = fmt.Errorf("token rows of the batch: %v", ids)
 		}
 		return err

@@ -76,6 +76,9 @@ func (t *tx) Put(ctx context.Context, w store.Write) error {
 // transaction).
 func (t *tx) PutAll(ctx context.Context, ws []store.Write) error {
 	const op = "postgres.Tx.PutAll"
+	if len(ws) > 1 && allCreates(ws) {
+		return t.createAll(ctx, op, ws)
+	}
 	batch := &pgx.Batch{}
 	for _, w := range ws {
 		query, args, err := putStatement(op, t.tenant, w, false)
@@ -98,6 +101,47 @@ func (t *tx) PutAll(ctx context.Context, ws []store.Write) error {
 	}
 	if err := results.Close(); err != nil {
 		return wrap(op, err, "")
+	}
+	return nil
+}
+
+func allCreates(ws []store.Write) bool {
+	for _, w := range ws {
+		if w.PrevVersion != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// createAll writes creates in one statement (createManyListSQL; an import's
+// transaction Bundle is hundreds of them) and names the first that lost its
+// race, as PutAll's statement-per-write path does.
+func (t *tx) createAll(ctx context.Context, op string, ws []store.Write) error {
+	args, err := createManyArgs(op, t.tenant, ws)
+	if err != nil {
+		return err
+	}
+	rows, err := t.tx.Query(ctx, createManyListSQL, args...)
+	if err != nil {
+		return wrap(op, err, "")
+	}
+	written := map[[2]string]bool{}
+	var typ, id string
+	_, err = pgx.ForEachRow(rows, []any{&typ, &id}, func() error {
+		written[[2]string{typ, id}] = true
+		return nil
+	})
+	if err != nil {
+		return wrap(op, err, "a version of the batch already exists")
+	}
+	for _, w := range ws {
+		if !written[[2]string{w.Record.Type, w.Record.ID}] {
+			return sqlbase.Conflict(op, sqlbase.PutConflict(w), nil)
+		}
+	}
+	if len(written) != len(ws) { // the same resource twice in ws
+		return sqlbase.Conflict(op, "the batch creates one resource twice", nil)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/fhir/search"
 	"github.com/hearth-fhir/hearth/store"
 )
 
@@ -63,6 +64,43 @@ func testGroup(t *testing.T, s store.Store, log store.AuditLog) {
 	}
 	if all, _ := log.ScanAudit(ctx, tenant, store.AuditQuery{}); len(all) != 4 || all[0].ID != first[0].ID {
 		t.Errorf("chain holds %d entries, want 4", len(all))
+	}
+
+	// Creates with index rows of several tables, and one without any: each
+	// resource's rows land on it alone (PostgreSQL writes a group's
+	// creates in one statement).
+	indexed := func(id, code string) store.Write {
+		return store.Write{Record: rec("Patient", id, 1, at(1), ""), Index: search.Index{
+			Tokens:     []search.TokenRow{{Param: "identifier", System: "s", Code: code}, {Param: "gender", Code: "other"}},
+			Dates:      []search.DateRow{{Param: "birthdate", Low: 1, High: 2}},
+			References: []search.ReferenceRow{{Param: "organization", TargetType: "Organization", TargetID: code}},
+		}}
+	}
+	if _, err := store.CommitGroup(ctx, s, tenant, []store.Write{indexed("i1", "k1"), {Record: rec("Patient", "i2", 1, at(1), "")},
+		indexed("i3", "k3")}, got, entries(got, "i1", "i2", "i3")); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = log.AuditChain(ctx, tenant)
+	if err := s.Tx(ctx, tenant, func(tx store.Tx) error {
+		for code, want := range map[string]string{"k1": "i1", "k3": "i3"} {
+			ids, err := tx.FindTokens(ctx, store.TokenQuery{Type: "Patient", Param: "identifier", System: "s", Code: code})
+			if err != nil {
+				return err
+			}
+			if len(ids) != 1 || ids[0] != want {
+				t.Errorf("identifier %s finds %v, want [%s]", code, ids, want)
+			}
+		}
+		ids, err := tx.FindTokens(ctx, store.TokenQuery{Type: "Patient", Param: "gender", AnySystem: true, Code: "other"})
+		if err != nil {
+			return err
+		}
+		if len(ids) != 2 || ids[0] != "i1" || ids[1] != "i3" {
+			t.Errorf("gender=other finds %v, want [i1 i3]", ids)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 
 	// An update that lost its race sinks the whole group: the create
