@@ -124,6 +124,13 @@ func testGroup(t *testing.T, s store.Store, log store.AuditLog) {
 	_, err = read(t, s, tenant, "Patient", "g4")
 	checkKind(t, "create of a group with a taken id", err, fhir.KindNotFound)
 
+	// So do two creates of one id in the same group.
+	_, err = store.CommitGroup(ctx, s, tenant, []store.Write{{Record: rec("Patient", "g6", 1, at(2), "")},
+		{Record: rec("Patient", "g6", 1, at(2), "")}}, got, entries(got, "f1", "f2"))
+	checkKind(t, "group creating one id twice", err, fhir.KindConflict)
+	_, err = read(t, s, tenant, "Patient", "g6")
+	checkKind(t, "create of a group creating one id twice", err, fhir.KindNotFound)
+
 	// A head that moved on sinks the writes with the entries.
 	_, err = store.CommitGroup(ctx, s, tenant, []store.Write{{Record: rec("Patient", "g5", 1, at(2), "")}},
 		head, entries(head, "d1"))
