@@ -72,13 +72,13 @@ SELECT 1 / (CASE WHEN count(*) = $44 THEN 1 ELSE 0 END) FROM r`
 
 // createManyListSQL is createManySQL answering the resources it wrote
 // instead of failing, so that inside a transaction (Tx.PutAll) the caller
-// can name the create that lost.
+// can name the create that lost. ($44, the count, stays in the text because
+// the arguments are the same.)
 var createManyListSQL = strings.TrimSuffix(createManySQL, "SELECT 1 / (CASE WHEN count(*) = $44 THEN 1 ELSE 0 END) FROM r") +
 	"SELECT type, id FROM r WHERE $44::int > 0"
 
-// indexTables lists, per index table, how many of indexArgs' arrays are
-// its columns, in order.
-var indexTables = []int{3, 3, 3, 2, 5, 4, 2}
+// indexTableCount is how many index tables createManySQL writes.
+const indexTableCount = 7
 
 // createManyArgs renders creates (PrevVersion 0) as createManySQL's
 // arguments.
@@ -86,10 +86,7 @@ func createManyArgs(op, tenant string, ws []store.Write) ([]any, error) {
 	n := len(ws)
 	types, ids, versions, updated := make([]string, n), make([]string, n), make([]int64, n), make([]int64, n)
 	deleted, bodies := make([]bool, n), make([][]byte, n)
-	tables := make([][]any, len(indexTables)) // per table: owner types, owner ids, then its columns
-	for k, ncols := range indexTables {
-		tables[k] = make([]any, 2+ncols)
-	}
+	tables := make([][]any, indexTableCount) // per table: owner types, owner ids, then its columns
 	for i, w := range ws {
 		if err := sqlbase.CheckWrite(op, w); err != nil {
 			return nil, err
@@ -97,15 +94,15 @@ func createManyArgs(op, tenant string, ws []store.Write) ([]any, error) {
 		r := w.Record
 		types[i], ids[i], versions[i], updated[i] = r.Type, r.ID, r.Version, sqlbase.Micros(r.LastUpdated)
 		deleted[i], bodies[i] = r.Deleted, sqlbase.StoredBody(r)
-		cols := indexArgs(sqlbase.IndexRows(w))
-		for k, ncols := range indexTables {
-			rows := arrayLen(cols[0])
-			owners, ownerIDs := tables[k][0], tables[k][1]
-			tables[k][0], tables[k][1] = appendN(owners, r.Type, rows), appendN(ownerIDs, r.ID, rows)
-			for c := range ncols {
-				tables[k][2+c] = appendArray(tables[k][2+c], cols[c])
+		for k, cols := range indexColumns(sqlbase.IndexRows(w)) {
+			if tables[k] == nil {
+				tables[k] = make([]any, 2+len(cols))
 			}
-			cols = cols[ncols:]
+			rows := arrayLen(cols[0])
+			tables[k][0], tables[k][1] = appendN(tables[k][0], r.Type, rows), appendN(tables[k][1], r.ID, rows)
+			for c, col := range cols {
+				tables[k][2+c] = appendArray(tables[k][2+c], col)
+			}
 		}
 	}
 	args := []any{tenant, types, ids, versions, updated, deleted, bodies}

@@ -55,6 +55,17 @@ const (
 // indexArgs renders a resource's index rows as the parallel arrays of
 // putIndex, $8 to $29 in order.
 func indexArgs(ix search.Index) []any {
+	var args []any
+	for _, cols := range indexColumns(ix) {
+		args = append(args, cols...)
+	}
+	return args
+}
+
+// indexColumns renders a resource's index rows as parallel arrays, one
+// group per index table in putIndex's order (token, string, date, number,
+// quantity, reference, uri).
+func indexColumns(ix search.Index) [][]any {
 	tp, ts, tc := cols3(ix.Tokens, func(r search.TokenRow) (string, string, string) { return r.Param, r.System, r.Code })
 	sp, sv, se := cols3(ix.Strings, func(r search.StringRow) (string, string, string) { return r.Param, r.Value, r.Exact })
 	dp, dl, dh := make([]string, len(ix.Dates)), make([]int64, len(ix.Dates)), make([]int64, len(ix.Dates))
@@ -79,7 +90,7 @@ func indexArgs(ix search.Index) []any {
 	for i, r := range ix.URIs {
 		up[i], uv[i] = r.Param, r.Value
 	}
-	return []any{tp, ts, tc, sp, sv, se, dp, dl, dh, np, nv, qp, qv, qs, qc, qk, rp, rt, ri, ru, up, uv}
+	return [][]any{{tp, ts, tc}, {sp, sv, se}, {dp, dl, dh}, {np, nv}, {qp, qv, qs, qc, qk}, {rp, rt, ri, ru}, {up, uv}}
 }
 
 func cols3[T any](rows []T, f func(T) (string, string, string)) ([]string, []string, []string) {
