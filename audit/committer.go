@@ -23,22 +23,46 @@ const groupTimeout = 30 * time.Second
 // record: one goroutine takes every request waiting, commits their writes
 // and events per tenant as one group (store.CommitGroup: one round trip
 // and one durable commit on PostgreSQL), and answers each request when its
-// group has committed. While one group commits the next one gathers, so
-// under load many requests share one commit, and a request still returns
-// only after its AuditEvent is on disk.
+// group has committed. While groups commit the next one gathers, so under
+// load many requests share one commit, and a request still returns only
+// after its AuditEvent is on disk.
 //
 // The committer keeps each tenant's chain head in memory, so a group needs
-// no read of it. Groups are guarded by the head they continue: when
-// something else appended meanwhile (a transaction Bundle, another server
-// on the same database) the group fails whole, the head is read again and
-// the requests are committed one by one.
+// no read of it, and it lets up to depth groups commit at once, each on the
+// head the one before it will leave: the database runs a group's
+// statements while the one before waits for its commit to reach disk, and
+// orders them at the chain head row they both update. Groups are guarded
+// by the head (sequence and hash) they continue: when the group before
+// failed, or something else appended meanwhile (a transaction Bundle,
+// another server on the same database), the group fails whole, and once
+// nothing is in flight the head is read again and its requests are
+// committed one by one.
 type Committer struct {
 	st      TxRunner
 	reqs    chan *pending
 	stop    chan struct{}
 	stopped chan struct{}
 	once    sync.Once
-	heads   map[string]store.AuditHead // owned by run
+	heads   map[string]store.AuditHead // owned by run: the head after every group in flight
+}
+
+// depth is how many groups commit at once. Two are enough to overlap one
+// group's statements with the durable commit of the one before.
+const depth = 2
+
+// flight is a batch being committed: one group per tenant, in order.
+type flight struct {
+	groups []*group
+	held   chan struct{} // closed once its last group holds the chain head (store.GroupWriter), or is done
+	done   chan struct{} // closed when every group has its err
+}
+
+type group struct {
+	tenant  string
+	ps      []*pending
+	head    store.AuditHead // the head the group continues
+	entries []store.AuditEntry
+	err     error
 }
 
 type pending struct {
@@ -110,30 +134,60 @@ func (c *Committer) Close() {
 
 func (c *Committer) run() {
 	defer close(c.stopped)
+	var window []*flight // committing, oldest first
 	for {
-		var batch []*pending
+		// The next batch goes when nothing commits, or when there is room
+		// and the newest flight holds its heads, so that the database
+		// orders the next one behind it.
+		var reqs <-chan *pending
+		var held, oldest <-chan struct{}
+		if n := len(window); n == 0 {
+			reqs = c.reqs
+		} else {
+			oldest = window[0].done
+			if n < depth {
+				select {
+				case <-window[n-1].held:
+					reqs = c.reqs
+				default:
+					held = window[n-1].held
+				}
+			}
+		}
 		select {
-		case p := <-c.reqs:
-			batch = append(batch, p)
+		case <-held:
+		case p := <-reqs:
+			window = c.dispatch(c.gather(p), window)
+		case <-oldest:
+			window = c.settle(window)
 		case <-c.stop:
+			for len(window) > 0 {
+				window = c.settle(window)
+			}
 			c.drain()
 			return
 		}
-	gather:
-		for len(batch) < maxBatch {
-			select {
-			case p := <-c.reqs:
-				batch = append(batch, p)
-			default:
-				break gather
-			}
-		}
-		c.commit(batch)
 	}
 }
 
-// commit commits a batch, one group per tenant in order of arrival.
-func (c *Committer) commit(batch []*pending) {
+// gather takes the requests waiting behind first, up to maxBatch.
+func (c *Committer) gather(first *pending) []*pending {
+	batch := []*pending{first}
+	for len(batch) < maxBatch {
+		select {
+		case p := <-c.reqs:
+			batch = append(batch, p)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// dispatch starts committing batch, one group per tenant in order of
+// arrival, each on the head the groups in flight will leave, and returns
+// the window with it.
+func (c *Committer) dispatch(batch []*pending, window []*flight) []*flight {
 	var tenants []string
 	byTenant := map[string][]*pending{}
 	for _, p := range batch {
@@ -142,53 +196,128 @@ func (c *Committer) commit(batch []*pending) {
 		}
 		byTenant[p.tenant] = append(byTenant[p.tenant], p)
 	}
-	// Not a request's context: one request giving up must not fail the
-	// others' commit. Bounded, so that a database that stops answering
-	// fails the waiting requests instead of holding them forever.
-	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
-	defer cancel()
+	f := &flight{held: make(chan struct{}), done: make(chan struct{})}
 	for _, t := range tenants {
 		ps := byTenant[t]
-		err := c.group(ctx, t, ps)
-		if !fhir.IsKind(err, fhir.KindConflict) {
-			answer(ps, err)
-			continue
-		}
-		// The head moved, or a write lost its race: which request is to
-		// blame the group cannot tell, so each goes alone on a fresh head.
-		for _, p := range ps {
-			err := c.group(ctx, t, []*pending{p})
-			if fhir.IsKind(err, fhir.KindConflict) {
-				err = c.group(ctx, t, []*pending{p})
+		head, ok := c.heads[t]
+		if !ok {
+			// Reading the head while groups of t are in flight would
+			// read one they are about to move.
+			for len(window) > 0 {
+				window = c.settle(window)
 			}
-			answer([]*pending{p}, err)
+			head, ok = c.heads[t]
 		}
+		if !ok {
+			ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+			var err error
+			head, err = c.loadHead(ctx, t)
+			cancel()
+			if err != nil {
+				answer(ps, err)
+				continue
+			}
+		}
+		var recs []Record
+		for _, p := range ps {
+			recs = append(recs, p.recs...)
+		}
+		g := &group{tenant: t, ps: ps, head: head, entries: link(head, recs)}
+		c.heads[t] = store.HeadAfter(head, g.entries)
+		f.groups = append(f.groups, g)
 	}
+	if len(f.groups) == 0 {
+		return window
+	}
+	go func() {
+		defer close(f.done)
+		var once sync.Once
+		held := func() { once.Do(func() { close(f.held) }) }
+		defer held()
+		// Not a request's context: one request giving up must not fail
+		// the others' commit. Bounded, so that a database that stops
+		// answering fails the waiting requests instead of holding them
+		// forever.
+		ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+		defer cancel()
+		for i, g := range f.groups {
+			var last func()
+			if i == len(f.groups)-1 {
+				last = held
+			}
+			g.err = c.commitGroup(ctx, g, last)
+		}
+	}()
+	return append(window, f)
 }
 
-// group commits the requests ps of tenant as one group on the cached head.
-// On failure it forgets the head, so the next group reads it again.
-func (c *Committer) group(ctx context.Context, tenant string, ps []*pending) error {
-	head, ok := c.heads[tenant]
-	if !ok {
-		var err error
-		if head, err = c.loadHead(ctx, tenant); err != nil {
-			return err
+// settle waits for the oldest flight and answers its requests. A group
+// that failed makes the heads of its tenant unknown; one that lost a race
+// (KindConflict) cannot tell which request is to blame, so once every
+// flight has landed each of its requests, and those of the conflicting
+// groups after it, goes alone (see alone), in order of arrival.
+func (c *Committer) settle(window []*flight) []*flight {
+	retry := c.land(window[0])
+	window = window[1:]
+	if len(retry) == 0 {
+		return window
+	}
+	for _, f := range window {
+		retry = append(retry, c.land(f)...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	defer cancel()
+	for _, g := range retry {
+		for _, p := range g.ps {
+			answer([]*pending{p}, c.alone(ctx, g.tenant, p))
 		}
 	}
-	var ws []store.Write
-	var recs []Record
-	for _, p := range ps {
-		ws = append(ws, p.writes...)
-		recs = append(recs, p.recs...)
-	}
-	next, err := store.CommitGroup(ctx, c.st, tenant, ws, head, link(head, recs))
-	if err != nil {
-		delete(c.heads, tenant)
-		return err
-	}
-	c.heads[tenant] = next
 	return nil
+}
+
+// land waits for f, answers the requests of its groups that committed or
+// failed for good, and returns those that lost a race.
+func (c *Committer) land(f *flight) []*group {
+	<-f.done
+	var conflicts []*group
+	for _, g := range f.groups {
+		if g.err != nil {
+			delete(c.heads, g.tenant)
+		}
+		if fhir.IsKind(g.err, fhir.KindConflict) {
+			conflicts = append(conflicts, g)
+			continue
+		}
+		answer(g.ps, g.err)
+	}
+	return conflicts
+}
+
+// alone commits one request in a transaction of its own that locks the
+// chain head (Append), so only a write that lost its race can fail it.
+// Nothing of its tenant may be in flight. It leaves the head unknown: the
+// next group reads it.
+func (c *Committer) alone(ctx context.Context, tenant string, p *pending) error {
+	delete(c.heads, tenant)
+	return c.st.Tx(ctx, tenant, func(tx store.Tx) error {
+		for _, w := range p.writes {
+			if err := tx.Put(ctx, w); err != nil {
+				return err
+			}
+		}
+		return Append(ctx, tx, p.recs...)
+	})
+}
+
+// commitGroup writes g's requests' writes and appends its entries,
+// calling held as store.CommitGroup does.
+func (c *Committer) commitGroup(ctx context.Context, g *group, held func()) error {
+	var ws []store.Write
+	for _, p := range g.ps {
+		ws = append(ws, p.writes...)
+	}
+	_, err := store.CommitGroup(ctx, c.st, g.tenant, ws, g.head, g.entries, held)
+	return err
 }
 
 // loadHead reads the tenant's chain head, creating it on first use.

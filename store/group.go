@@ -15,9 +15,15 @@ type GroupWriter interface {
 	// CommitGroup writes ws and appends entries, which continue head, as
 	// one atomic unit. When any write loses its race (its PrevVersion is no
 	// longer current, or its id is taken) or the chain head is no longer
-	// head, nothing at all is written and the error is KindConflict. It
-	// returns the chain head after entries.
-	CommitGroup(ctx context.Context, tenant string, ws []Write, head AuditHead, entries []AuditEntry) (AuditHead, error)
+	// head (sequence and hash), nothing at all is written and the error is
+	// KindConflict. It returns the chain head after entries.
+	//
+	// held, when not nil, is called once the group holds the tenant's chain
+	// head (or will not take it): from then on a group prepared on the
+	// head this one leaves may be sent, and the database makes it wait for
+	// this one's commit instead of meeting an older head. Its writes run
+	// meanwhile, which is how groups overlap (see audit.Committer).
+	CommitGroup(ctx context.Context, tenant string, ws []Write, head AuditHead, entries []AuditEntry, held func()) (AuditHead, error)
 }
 
 // TxRunner runs a function in one transaction of a tenant: Resources.Tx.
@@ -26,14 +32,21 @@ type TxRunner interface {
 }
 
 // CommitGroup commits a group through r's GroupWriter when it has one, and
-// otherwise in one transaction of r with the same all-or-nothing outcome.
-// The head row of the tenant's chain must exist (AuditTx.AuditHead creates
-// it); without it the group is KindConflict.
-func CommitGroup(ctx context.Context, r TxRunner, tenant string, ws []Write, head AuditHead, entries []AuditEntry) (AuditHead, error) {
+// otherwise in one transaction of r with the same all-or-nothing outcome,
+// calling held as the transaction starts (the embedded store's
+// transactions hold its one write lock from their start). The head row of
+// the tenant's chain must exist (AuditTx.AuditHead creates it); without it
+// the group is KindConflict.
+func CommitGroup(ctx context.Context, r TxRunner, tenant string, ws []Write, head AuditHead, entries []AuditEntry, held func()) (AuditHead, error) {
 	if g, ok := r.(GroupWriter); ok {
-		return g.CommitGroup(ctx, tenant, ws, head, entries)
+		return g.CommitGroup(ctx, tenant, ws, head, entries, held)
 	}
-	err := r.Tx(ctx, tenant, func(tx Tx) error { return putGroup(ctx, tx, ws, head, entries) })
+	err := r.Tx(ctx, tenant, func(tx Tx) error {
+		if held != nil {
+			held()
+		}
+		return putGroup(ctx, tx, ws, head, entries)
+	})
 	if err != nil {
 		return AuditHead{}, err
 	}

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,20 +33,18 @@ var (
 	auditIndexPutSQL   = `INSERT INTO audit_index (tenant_id, ` + sqlbase.AuditIndexColumns + `)
 		SELECT $1, v.seq, v.recorded, v.param, v.system, v.value
 		FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[]) AS v(seq, recorded, param, system, value)`
-	auditMoveAndPutSQL = `WITH head AS (
-		UPDATE audit_chain SET seq = $2, hash = $3 WHERE tenant_id = $1 AND seq = $4 RETURNING 1
-	), ins AS (
-		INSERT INTO audit_events (tenant_id, ` + sqlbase.AuditColumns + `)
+	// auditMoveSQL moves the chain head from the one the entries continue
+	// (sequence and hash) to their last, and fails (division by zero) when
+	// the head is elsewhere, which aborts the transaction or pipelined
+	// group it is in. Its row lock orders appends: one prepared on the
+	// head another will leave waits for that one's commit.
+	auditMoveSQL = `WITH head AS (
+		UPDATE audit_chain SET seq = $2, hash = $3 WHERE tenant_id = $1 AND seq = $4 AND hash = $5 RETURNING 1
+	) SELECT 1 / (SELECT count(*)::int FROM head)`
+	auditPutSQL = `INSERT INTO audit_events (tenant_id, ` + sqlbase.AuditColumns + `)
 		SELECT $1, u.seq, u.id, u.recorded, u.prev_hash, u.hash, u.body
-		FROM unnest($5::bigint[], $6::text[], $7::bigint[], $8::bytea[], $9::bytea[], $10::bytea[])
-			AS u(seq, id, recorded, prev_hash, hash, body), head
-		RETURNING 1
-	)
-	SELECT (SELECT count(*) FROM head)`
-	// auditStrictSQL fails (division by zero) instead of answering 0 when
-	// the head moved, so that it aborts a pipelined group (see group.go).
-	auditStrictSQL = strings.TrimSuffix(auditMoveAndPutSQL, `SELECT (SELECT count(*) FROM head)`) +
-		`SELECT 1 / (SELECT count(*)::int FROM head)`
+		FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bytea[], $6::bytea[], $7::bytea[])
+			AS u(seq, id, recorded, prev_hash, hash, body)`
 )
 
 // AuditHead locks the tenant's chain head row (SELECT … FOR UPDATE) until
@@ -73,8 +70,8 @@ func scanHead(row pgx.Row) (store.AuditHead, error) {
 	return h, err
 }
 
-// PutAudit appends entries and moves the head in one statement; the
-// insert joins the head update, so a head that moved writes nothing.
+// PutAudit moves the head and appends entries: two statements, one round
+// trip. A head that moved fails the first, and with it the transaction.
 func (t *tx) PutAudit(ctx context.Context, head store.AuditHead, entries []store.AuditEntry) error {
 	const op = "postgres.Tx.PutAudit"
 	if len(entries) == 0 {
@@ -83,19 +80,26 @@ func (t *tx) PutAudit(ctx context.Context, head store.AuditHead, entries []store
 	if err := sqlbase.CheckAudit(op, head, entries); err != nil {
 		return err
 	}
-	var moved int64
-	err := t.tx.QueryRow(ctx, auditMoveAndPutSQL, auditArgs(t.tenant, head, entries)...).Scan(&moved)
-	if err != nil {
-		return wrap(op, err, "an AuditEvent with this id exists")
+	b := &pgx.Batch{}
+	queueAudit(b, t.tenant, head, entries)
+	results := t.tx.SendBatch(ctx, b)
+	_, err := results.Exec()
+	if err == nil {
+		_, err = results.Exec()
 	}
-	if moved != 1 {
-		return sqlbase.Conflict(op, "the audit chain moved on", nil)
+	if cerr := results.Close(); err == nil {
+		err = cerr
 	}
-	return nil
+	if isDivisionByZero(err) {
+		return sqlbase.Conflict(op, "the audit chain moved on", err)
+	}
+	return wrap(op, err, "an AuditEvent with this id exists")
 }
 
-// auditArgs are the arguments of auditMoveAndPutSQL and auditStrictSQL.
-func auditArgs(tenant string, head store.AuditHead, entries []store.AuditEntry) []any {
+// queueAudit queues the statements that move tenant's chain head from
+// head and append entries (auditMoveSQL first), and returns the index of
+// the move in b.
+func queueAudit(b *pgx.Batch, tenant string, head store.AuditHead, entries []store.AuditEntry) int {
 	n := len(entries)
 	seqs, ids, recorded := make([]int64, n), make([]string, n), make([]int64, n)
 	prevs, hashes, bodies := make([][]byte, n), make([][]byte, n), make([][]byte, n)
@@ -104,7 +108,9 @@ func auditArgs(tenant string, head store.AuditHead, entries []store.AuditEntry) 
 		prevs[i], hashes[i], bodies[i] = e.PrevHash, e.Hash, e.Body
 	}
 	last := entries[n-1]
-	return []any{tenant, last.Seq, last.Hash, head.Seq, seqs, ids, recorded, prevs, hashes, bodies}
+	b.Queue(auditMoveSQL, tenant, last.Seq, last.Hash, head.Seq, head.Hash)
+	b.Queue(auditPutSQL, tenant, seqs, ids, recorded, prevs, hashes, bodies)
+	return b.Len() - 2
 }
 
 // ReadAudit returns one AuditEvent by id.

@@ -19,7 +19,7 @@ var _ store.GroupWriter = (*DB)(nil)
 // costs one round trip and one commit, and when a strict statement fails
 // (a lost race, a moved chain head) the server skips the rest and rolls
 // the whole group back.
-func (db *DB) CommitGroup(ctx context.Context, tenant string, ws []store.Write, head store.AuditHead, entries []store.AuditEntry) (store.AuditHead, error) {
+func (db *DB) CommitGroup(ctx context.Context, tenant string, ws []store.Write, head store.AuditHead, entries []store.AuditEntry, held func()) (store.AuditHead, error) {
 	const op = "postgres.CommitGroup"
 	if tenant == "" {
 		return store.AuditHead{}, sqlbase.Internalf(op, "group without a tenant")
@@ -58,17 +58,27 @@ func (db *DB) CommitGroup(ctx context.Context, tenant string, ws []store.Write, 
 		}
 		batch.Queue(query, args...)
 	}
+	// The head moves last but one: the writes before it run while the
+	// group before this one, if any, still holds the head (see
+	// store.GroupWriter).
+	moved := -1
 	if len(entries) > 0 {
-		batch.Queue(auditStrictSQL, auditArgs(tenant, head, entries)...)
+		moved = queueAudit(batch, tenant, head, entries)
+	}
+	if moved < 0 && held != nil {
+		held() // the group leaves the head alone
 	}
 	if batch.Len() == 0 {
 		return head, nil
 	}
 	results := db.pool.SendBatch(ctx, batch)
 	var first error
-	for range batch.Len() {
+	for i := range batch.Len() {
 		if _, err := results.Exec(); err != nil && first == nil {
 			first = err
+		}
+		if i == moved && held != nil {
+			held()
 		}
 	}
 	if err := results.Close(); err != nil && first == nil {
@@ -83,9 +93,15 @@ func (db *DB) CommitGroup(ctx context.Context, tenant string, ws []store.Write, 
 // groupError maps the strict statements' division by zero to the conflict
 // it stands for.
 func groupError(op string, err error) error {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "22012" {
+	if isDivisionByZero(err) {
 		return sqlbase.Conflict(op, "a write of the group lost its race, or the audit chain moved on", err)
 	}
 	return wrap(op, err, "a version of the group already exists")
+}
+
+// isDivisionByZero reports the error a strict statement (auditMoveSQL,
+// putSQL's strict form) fails with when its guard does not hold.
+func isDivisionByZero(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "22012"
 }

@@ -48,7 +48,7 @@ func (t *tx) PutAudit(ctx context.Context, head store.AuditHead, entries []store
 		return err
 	}
 	last := entries[len(entries)-1]
-	res, err := t.tx.ExecContext(ctx, sqlbase.AuditMoveHeadSQL, last.Seq, last.Hash, t.tenant, head.Seq)
+	res, err := t.tx.ExecContext(ctx, sqlbase.AuditMoveHeadSQL, last.Seq, last.Hash, t.tenant, head.Seq, head.Hash)
 	if err != nil {
 		return wrap(op, err, "")
 	}

@@ -31,6 +31,7 @@ func testAudit(t *testing.T, s store.Store) {
 	t.Run("SearchPaging", func(t *testing.T) { testAuditSearchPaging(t, s, log) })
 	t.Run("Defaults", func(t *testing.T) { testAuditDefaults(t, s, log) })
 	t.Run("Group", func(t *testing.T) { testGroup(t, s, log) })
+	t.Run("GroupHeld", func(t *testing.T) { testGroupHeld(t, s, log) })
 }
 
 var genesis = make([]byte, sha256.Size)

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hearth-fhir/hearth/fhir"
@@ -23,17 +25,7 @@ func testGroup(t *testing.T, s store.Store, log store.AuditLog) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	entries := func(head store.AuditHead, ids ...string) []store.AuditEntry {
-		var out []store.AuditEntry
-		prev, seq := head.Hash, head.Seq
-		for _, id := range ids {
-			seq++
-			body := []byte(`{"resourceType":"AuditEvent","id":"` + id + `"}`)
-			e := store.AuditEntry{Seq: seq, ID: id, Recorded: at(1), PrevHash: prev, Hash: chainHash(prev, body), Body: body}
-			out, prev = append(out, e), e.Hash
-		}
-		return out
-	}
+	entries := groupEntries
 
 	// A group of two creates and an update, with three entries.
 	if err := s.Tx(ctx, tenant, func(tx store.Tx) error {
@@ -47,7 +39,7 @@ func testGroup(t *testing.T, s store.Store, log store.AuditLog) {
 		{Record: rec("Patient", "u", 2, at(1), ""), PrevVersion: 1},
 	}
 	es := entries(head, "a1", "a2", "a3")
-	got, err := store.CommitGroup(ctx, s, tenant, ws, head, es)
+	got, err := store.CommitGroup(ctx, s, tenant, ws, head, es, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +69,7 @@ func testGroup(t *testing.T, s store.Store, log store.AuditLog) {
 		}}
 	}
 	if _, err := store.CommitGroup(ctx, s, tenant, []store.Write{indexed("i1", "k1"), {Record: rec("Patient", "i2", 1, at(1), "")},
-		indexed("i3", "k3")}, got, entries(got, "i1", "i2", "i3")); err != nil {
+		indexed("i3", "k3")}, got, entries(got, "i1", "i2", "i3"), nil); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = log.AuditChain(ctx, tenant)
@@ -109,7 +101,7 @@ func testGroup(t *testing.T, s store.Store, log store.AuditLog) {
 		{Record: rec("Patient", "g3", 1, at(2), "")},
 		{Record: rec("Patient", "u", 3, at(2), ""), PrevVersion: 1}, // current is 2
 	}
-	_, err = store.CommitGroup(ctx, s, tenant, lost, got, entries(got, "b1", "b2"))
+	_, err = store.CommitGroup(ctx, s, tenant, lost, got, entries(got, "b1", "b2"), nil)
 	checkKind(t, "group with a stale update", err, fhir.KindConflict)
 	_, err = read(t, s, tenant, "Patient", "g3")
 	checkKind(t, "create of a failed group", err, fhir.KindNotFound)
@@ -119,21 +111,21 @@ func testGroup(t *testing.T, s store.Store, log store.AuditLog) {
 
 	// A create of an id that exists sinks it too.
 	_, err = store.CommitGroup(ctx, s, tenant, []store.Write{{Record: rec("Patient", "g4", 1, at(2), "")},
-		{Record: rec("Patient", "g1", 1, at(2), "")}}, got, entries(got, "c1"))
+		{Record: rec("Patient", "g1", 1, at(2), "")}}, got, entries(got, "c1"), nil)
 	checkKind(t, "group with a taken id", err, fhir.KindConflict)
 	_, err = read(t, s, tenant, "Patient", "g4")
 	checkKind(t, "create of a group with a taken id", err, fhir.KindNotFound)
 
 	// So do two creates of one id in the same group.
 	_, err = store.CommitGroup(ctx, s, tenant, []store.Write{{Record: rec("Patient", "g6", 1, at(2), "")},
-		{Record: rec("Patient", "g6", 1, at(2), "")}}, got, entries(got, "f1", "f2"))
+		{Record: rec("Patient", "g6", 1, at(2), "")}}, got, entries(got, "f1", "f2"), nil)
 	checkKind(t, "group creating one id twice", err, fhir.KindConflict)
 	_, err = read(t, s, tenant, "Patient", "g6")
 	checkKind(t, "create of a group creating one id twice", err, fhir.KindNotFound)
 
 	// A head that moved on sinks the writes with the entries.
 	_, err = store.CommitGroup(ctx, s, tenant, []store.Write{{Record: rec("Patient", "g5", 1, at(2), "")}},
-		head, entries(head, "d1"))
+		head, entries(head, "d1"), nil)
 	checkKind(t, "group on a stale head", err, fhir.KindConflict)
 	_, err = read(t, s, tenant, "Patient", "g5")
 	checkKind(t, "create of a group on a stale head", err, fhir.KindNotFound)
@@ -141,8 +133,96 @@ func testGroup(t *testing.T, s store.Store, log store.AuditLog) {
 		t.Errorf("stale group moved the head to %d, want %d", h.Seq, got.Seq)
 	}
 
+	// So does a head with the right sequence and another hash: the head a
+	// group that failed would have left, which the next group in flight
+	// was prepared on.
+	forged := got
+	forged.Hash = append([]byte(nil), got.Hash...)
+	forged.Hash[0] ^= 1
+	_, err = store.CommitGroup(ctx, s, tenant, []store.Write{{Record: rec("Patient", "g7", 1, at(2), "")}},
+		forged, entries(forged, "h1"), nil)
+	checkKind(t, "group on a head of another hash", err, fhir.KindConflict)
+	_, err = read(t, s, tenant, "Patient", "g7")
+	checkKind(t, "create of a group on a head of another hash", err, fhir.KindNotFound)
+
 	// And the chain goes on from where the last good group left it.
-	if _, err := store.CommitGroup(ctx, s, tenant, nil, got, entries(got, "e1")); err != nil {
+	if _, err := store.CommitGroup(ctx, s, tenant, nil, got, entries(got, "e1"), nil); err != nil {
 		t.Errorf("audit-only group: %v", err)
+	}
+}
+
+// groupEntries chains AuditEntries with the given ids onto head.
+func groupEntries(head store.AuditHead, ids ...string) []store.AuditEntry {
+	var out []store.AuditEntry
+	prev, seq := head.Hash, head.Seq
+	for _, id := range ids {
+		seq++
+		body := []byte(`{"resourceType":"AuditEvent","id":"` + id + `"}`)
+		e := store.AuditEntry{Seq: seq, ID: id, Recorded: at(1), PrevHash: prev, Hash: chainHash(prev, body), Body: body}
+		out, prev = append(out, e), e.Hash
+	}
+	return out
+}
+
+// testGroupHeld checks CommitGroup's held: it is called once per group,
+// and a group sent after it, prepared on the head the first will leave,
+// commits after the first, however many writes the first still has to
+// run. This is what lets the audit committer overlap groups.
+func testGroupHeld(t *testing.T, s store.Store, log store.AuditLog) {
+	t.Parallel()
+	ctx := context.Background()
+	tenant := newTenant(t)
+	if _, err := appendAudit(ctx, s, tenant, at(0), "a0"); err != nil {
+		t.Fatal(err)
+	}
+	head, err := log.AuditChain(ctx, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 10 {
+		var first []store.Write
+		for i := range 30 {
+			first = append(first, store.Write{Record: rec("Patient", fmt.Sprintf("r%d-%d", round, i), 1, at(1), "")})
+		}
+		firstEntries := groupEntries(head, fmt.Sprintf("r%d-a", round))
+		var calls atomic.Int32
+		held := make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			_, err := store.CommitGroup(ctx, s, tenant, first, head, firstEntries, func() {
+				if calls.Add(1) == 1 {
+					close(held)
+				}
+			})
+			done <- err
+		}()
+		select {
+		case <-held:
+		case err := <-done:
+			t.Fatalf("round %d: first group returned (%v) before held", round, err)
+		}
+		next := store.HeadAfter(head, firstEntries)
+		after, err := store.CommitGroup(ctx, s, tenant, []store.Write{{Record: rec("Patient", fmt.Sprintf("r%d-b", round), 1, at(1), "")}},
+			next, groupEntries(next, fmt.Sprintf("r%d-b", round)), nil)
+		if err != nil {
+			t.Fatalf("round %d: group sent once the first held the head: %v", round, err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("round %d: first group: %v", round, err)
+		}
+		if n := calls.Load(); n != 1 {
+			t.Errorf("round %d: held called %d times", round, n)
+		}
+		head = after
+	}
+	if h, err := log.AuditChain(ctx, tenant); err != nil || h.Seq != head.Seq || string(h.Hash) != string(head.Hash) {
+		t.Errorf("chain head = %d, %v; want %d", h.Seq, err, head.Seq)
+	}
+
+	// A group without entries leaves the head alone and says so.
+	var calls atomic.Int32
+	if _, err := store.CommitGroup(ctx, s, tenant, []store.Write{{Record: rec("Patient", "w", 1, at(1), "")}}, head, nil,
+		func() { calls.Add(1) }); err != nil || calls.Load() != 1 {
+		t.Errorf("group without entries: %v, held called %d times", err, calls.Load())
 	}
 }

@@ -15,7 +15,10 @@ const (
 	AuditHeadSQL = `SELECT seq, hash, anchor_seq, anchor_hash FROM audit_chain WHERE tenant_id = ?`
 	AuditInitSQL = `INSERT INTO audit_chain (tenant_id, seq, hash, anchor_seq, anchor_hash)
 		VALUES (?, 0, ?, 0, ?) ON CONFLICT DO NOTHING`
-	AuditMoveHeadSQL = `UPDATE audit_chain SET seq = ?, hash = ? WHERE tenant_id = ? AND seq = ?`
+	// AuditMoveHeadSQL moves the head only from the one the entries
+	// continue, sequence and hash: an append prepared on a head that a
+	// failed group predicted has the right sequence but not the hash.
+	AuditMoveHeadSQL = `UPDATE audit_chain SET seq = ?, hash = ? WHERE tenant_id = ? AND seq = ? AND hash = ?`
 	AuditColumns     = `seq, id, recorded, prev_hash, hash, body`
 	AuditReadSQL     = `SELECT ` + AuditColumns + ` FROM audit_events WHERE tenant_id = ? AND id = ?`
 	AuditTenantsSQL  = `SELECT tenant_id FROM audit_chain ORDER BY tenant_id`

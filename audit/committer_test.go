@@ -1,0 +1,123 @@
+package audit_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hearth-fhir/hearth/audit"
+	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/store"
+)
+
+// Requests whose writes lose their races, committed among many others so
+// that groups are in flight behind the ones that fail, are refused alone;
+// every other request commits, and the chain verifies with exactly the
+// committed events.
+func TestCommitterRacesInFlight(t *testing.T) {
+	for name, open := range indexStores(t) {
+		t.Run(name, func(t *testing.T) {
+			st, _ := open(t)
+			ctx := context.Background()
+			if err := st.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			c := audit.NewCommitter(st)
+			defer c.Close()
+			l := audit.NewLog(audit.ServerRef{Name: "hearth"})
+			if err := c.CommitWrites(ctx, "t1", []store.Write{{Record: contested(1)}}, record(t, l, 0)); err != nil {
+				t.Fatal(err)
+			}
+			const n = 240
+			recs := make([]audit.Record, n)
+			for i := range recs {
+				recs[i] = record(t, l, i+1)
+			}
+			// Every fourth request updates the contested resource from
+			// version 1: one of them wins, whatever the grouping.
+			updates := func(i int) bool { return i%4 == 0 }
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					if updates(i) {
+						errs[i] = c.CommitWrites(ctx, "t1", []store.Write{{Record: contested(2), PrevVersion: 1}}, recs[i])
+					} else {
+						errs[i] = c.Commit(ctx, "t1", recs[i])
+					}
+				})
+			}
+			wg.Wait()
+			committed, won := int64(1), 0
+			for i, err := range errs {
+				switch {
+				case err == nil:
+					committed++
+					if updates(i) {
+						won++
+					}
+				case !updates(i) || !fhir.IsKind(err, fhir.KindConflict):
+					t.Errorf("request %d: %v", i, err)
+				}
+			}
+			if won != 1 {
+				t.Errorf("%d updates from version 1 committed, want 1", won)
+			}
+			rep, err := audit.Verify(ctx, st.(store.AuditLog), "t1")
+			if err != nil || rep.Break != nil || rep.Checked != committed {
+				t.Errorf("Verify = %+v, %v; want %d entries", rep, err, committed)
+			}
+		})
+	}
+}
+
+// Appends that do not go through the committer (a transaction Bundle,
+// another server) move the head under the groups in flight: those fail on
+// their guard and commit again on the head read afresh.
+func TestCommitterAppendsBeside(t *testing.T) {
+	for name, open := range indexStores(t) {
+		t.Run(name, func(t *testing.T) {
+			st, _ := open(t)
+			ctx := context.Background()
+			if err := st.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			c := audit.NewCommitter(st)
+			defer c.Close()
+			l := audit.NewLog(audit.ServerRef{Name: "hearth"})
+			const n, beside = 200, 20
+			recs := make([]audit.Record, n+beside)
+			for i := range recs {
+				recs[i] = record(t, l, i)
+			}
+			errs := make([]error, n+beside)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() { errs[i] = c.Commit(ctx, "t1", recs[i]) })
+			}
+			wg.Go(func() {
+				for i := n; i < n+beside; i++ {
+					errs[i] = st.Tx(ctx, "t1", func(tx store.Tx) error { return audit.Append(ctx, tx, recs[i]) })
+				}
+			})
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("request %d: %v", i, err)
+				}
+			}
+			rep, err := audit.Verify(ctx, st.(store.AuditLog), "t1")
+			if err != nil || rep.Break != nil || rep.Checked != int64(n+beside) {
+				t.Errorf("Verify = %+v, %v; want %d entries", rep, err, n+beside)
+			}
+		})
+	}
+}
+
+// contested is version v of the resource TestCommitterRacesInFlight's
+// updates race for.
+func contested(v int64) store.Record {
+	return store.Record{Type: "Patient", ID: "contested", Version: v, LastUpdated: time.Now().UTC().Truncate(time.Microsecond),
+		Body: []byte(`{"resourceType":"Patient","id":"contested"}`)}
+}
