@@ -29,14 +29,15 @@ const groupTimeout = 30 * time.Second
 //
 // The committer keeps each tenant's chain head in memory, so a group needs
 // no read of it, and it lets up to depth groups commit at once, each on the
-// head the one before it will leave: the database runs a group's
-// statements while the one before waits for its commit to reach disk, and
-// orders them at the chain head row they both update. Groups are guarded
-// by the head (sequence and hash) they continue: when the group before
-// failed, or something else appended meanwhile (a transaction Bundle,
-// another server on the same database), the group fails whole, and once
-// nothing is in flight the head is read again and its requests are
-// committed one by one.
+// head the one before it will leave. The next group is sent once the one
+// before holds the chain head row (store.GroupWriter's held): the database
+// runs its writes while the one before waits for its commit to reach disk,
+// and makes its head update wait for that commit. Groups are guarded by the
+// head (sequence and hash) they continue: when the group before failed, or
+// something else appended meanwhile (a transaction Bundle, another server
+// on the same database), the group fails whole, and once nothing is in
+// flight its requests are committed one by one, each in a transaction that
+// locks the head (see alone).
 type Committer struct {
 	st      TxRunner
 	reqs    chan *pending
@@ -46,15 +47,17 @@ type Committer struct {
 	heads   map[string]store.AuditHead // owned by run: the head after every group in flight
 }
 
-// depth is how many groups commit at once. Two are enough to overlap one
-// group's statements with the durable commit of the one before.
+// depth is how many groups commit at once. A third could not be sent
+// before the second holds the head, which is after the first has
+// committed: two overlap as much as the chain allows.
 const depth = 2
 
 // flight is a batch being committed: one group per tenant, in order.
 type flight struct {
-	groups []*group
-	held   chan struct{} // closed once its last group holds the chain head (store.GroupWriter), or is done
-	done   chan struct{} // closed when every group has its err
+	groups  []*group
+	held    chan struct{} // closed once its last group holds the chain head (store.GroupWriter), or is done
+	done    chan struct{} // closed when every group has its err
+	applied bool          // its groups' heads are in Committer.heads (see apply); owned by run
 }
 
 type group struct {
@@ -62,7 +65,11 @@ type group struct {
 	ps      []*pending
 	head    store.AuditHead // the head the group continues
 	entries []store.AuditEntry
-	err     error
+	// leaves is the head the group leaves if it commits, as the store
+	// reports it (over the bodies it writes, which sealing changes); nil
+	// when the store never said. Written before the flight's held closes.
+	leaves *store.AuditHead
+	err    error // written before the flight's done closes
 }
 
 type pending struct {
@@ -196,6 +203,9 @@ func (c *Committer) dispatch(batch []*pending, window []*flight) []*flight {
 		}
 		byTenant[p.tenant] = append(byTenant[p.tenant], p)
 	}
+	if n := len(window); n > 0 {
+		c.apply(window[n-1]) // it holds its heads: the new groups continue them
+	}
 	f := &flight{held: make(chan struct{}), done: make(chan struct{})}
 	for _, t := range tenants {
 		ps := byTenant[t]
@@ -222,33 +232,59 @@ func (c *Committer) dispatch(batch []*pending, window []*flight) []*flight {
 		for _, p := range ps {
 			recs = append(recs, p.recs...)
 		}
-		g := &group{tenant: t, ps: ps, head: head, entries: link(head, recs)}
-		c.heads[t] = store.HeadAfter(head, g.entries)
-		f.groups = append(f.groups, g)
+		f.groups = append(f.groups, &group{tenant: t, ps: ps, head: head, entries: link(head, recs)})
 	}
 	if len(f.groups) == 0 {
 		return window
 	}
-	go func() {
-		defer close(f.done)
-		var once sync.Once
-		held := func() { once.Do(func() { close(f.held) }) }
-		defer held()
-		// Not a request's context: one request giving up must not fail
-		// the others' commit. Bounded, so that a database that stops
-		// answering fails the waiting requests instead of holding them
-		// forever.
-		ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
-		defer cancel()
-		for i, g := range f.groups {
-			var last func()
-			if i == len(f.groups)-1 {
-				last = held
-			}
-			g.err = c.commitGroup(ctx, g, last)
-		}
-	}()
+	go f.commit(c.st)
 	return append(window, f)
+}
+
+// commit commits f's groups one after the other; the store's held of the
+// last one closes f.held.
+func (f *flight) commit(st TxRunner) {
+	defer close(f.done)
+	var once sync.Once
+	defer once.Do(func() { close(f.held) })
+	// Not a request's context: one request giving up must not fail the
+	// others' commit. Bounded, so that a database that stops answering
+	// fails the waiting requests instead of holding them forever.
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	defer cancel()
+	for i, g := range f.groups {
+		var held func(store.AuditHead)
+		last := i == len(f.groups)-1
+		if last {
+			held = func(h store.AuditHead) { once.Do(func() { g.leaves = &h; close(f.held) }) }
+		}
+		var ws []store.Write
+		for _, p := range g.ps {
+			ws = append(ws, p.writes...)
+		}
+		after, err := store.CommitGroup(ctx, st, g.tenant, ws, g.head, g.entries, held)
+		if !last && err == nil {
+			g.leaves = &after
+		}
+		g.err = err
+	}
+}
+
+// apply takes the heads f's groups leave into c.heads, once f holds them:
+// the next flight is prepared on them. A group whose store never said
+// leaves its tenant's head unknown.
+func (c *Committer) apply(f *flight) {
+	if f.applied {
+		return
+	}
+	f.applied = true
+	for _, g := range f.groups {
+		if g.leaves != nil {
+			c.heads[g.tenant] = *g.leaves
+		} else {
+			delete(c.heads, g.tenant)
+		}
+	}
 }
 
 // settle waits for the oldest flight and answers its requests. A group
@@ -279,6 +315,7 @@ func (c *Committer) settle(window []*flight) []*flight {
 // failed for good, and returns those that lost a race.
 func (c *Committer) land(f *flight) []*group {
 	<-f.done
+	c.apply(f) // when no flight came after it
 	var conflicts []*group
 	for _, g := range f.groups {
 		if g.err != nil {
@@ -307,17 +344,6 @@ func (c *Committer) alone(ctx context.Context, tenant string, p *pending) error 
 		}
 		return Append(ctx, tx, p.recs...)
 	})
-}
-
-// commitGroup writes g's requests' writes and appends its entries,
-// calling held as store.CommitGroup does.
-func (c *Committer) commitGroup(ctx context.Context, g *group, held func()) error {
-	var ws []store.Write
-	for _, p := range g.ps {
-		ws = append(ws, p.writes...)
-	}
-	_, err := store.CommitGroup(ctx, c.st, g.tenant, ws, g.head, g.entries, held)
-	return err
 }
 
 // loadHead reads the tenant's chain head, creating it on first use.

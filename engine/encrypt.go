@@ -321,7 +321,7 @@ func (s *sealedStore) sealAudit(ctx context.Context, tenant string, head store.A
 // CommitGroup seals a group's writes and AuditEvents and commits it through
 // the inner store (see store.GroupWriter). The head it returns is the one
 // over the sealed bodies.
-func (s *sealedStore) CommitGroup(ctx context.Context, tenant string, ws []store.Write, head store.AuditHead, entries []store.AuditEntry, held func()) (store.AuditHead, error) {
+func (s *sealedStore) CommitGroup(ctx context.Context, tenant string, ws []store.Write, head store.AuditHead, entries []store.AuditEntry, held func(store.AuditHead)) (store.AuditHead, error) {
 	if err := s.ensureKeys(ctx, tenant, "engine.CommitGroup"); err != nil {
 		return store.AuditHead{}, err
 	}

@@ -19,11 +19,13 @@ type GroupWriter interface {
 	// KindConflict. It returns the chain head after entries.
 	//
 	// held, when not nil, is called once the group holds the tenant's chain
-	// head (or will not take it): from then on a group prepared on the
-	// head this one leaves may be sent, and the database makes it wait for
-	// this one's commit instead of meeting an older head. Its writes run
-	// meanwhile, which is how groups overlap (see audit.Committer).
-	CommitGroup(ctx context.Context, tenant string, ws []Write, head AuditHead, entries []AuditEntry, held func()) (AuditHead, error)
+	// head (or will not take it), with the head the group leaves if it
+	// commits: from then on a group prepared on that head may be sent, and
+	// the database makes it wait for this one's commit instead of meeting
+	// an older head. Its writes run meanwhile, which is how groups overlap
+	// (see audit.Committer). The head is the one over the entries the store
+	// writes, which a wrapping store may have changed (sealed bodies).
+	CommitGroup(ctx context.Context, tenant string, ws []Write, head AuditHead, entries []AuditEntry, held func(AuditHead)) (AuditHead, error)
 }
 
 // TxRunner runs a function in one transaction of a tenant: Resources.Tx.
@@ -37,13 +39,13 @@ type TxRunner interface {
 // transactions hold its one write lock from their start). The head row of
 // the tenant's chain must exist (AuditTx.AuditHead creates it); without it
 // the group is KindConflict.
-func CommitGroup(ctx context.Context, r TxRunner, tenant string, ws []Write, head AuditHead, entries []AuditEntry, held func()) (AuditHead, error) {
+func CommitGroup(ctx context.Context, r TxRunner, tenant string, ws []Write, head AuditHead, entries []AuditEntry, held func(AuditHead)) (AuditHead, error) {
 	if g, ok := r.(GroupWriter); ok {
 		return g.CommitGroup(ctx, tenant, ws, head, entries, held)
 	}
 	err := r.Tx(ctx, tenant, func(tx Tx) error {
 		if held != nil {
-			held()
+			held(HeadAfter(head, entries))
 		}
 		return putGroup(ctx, tx, ws, head, entries)
 	})

@@ -19,7 +19,7 @@ var _ store.GroupWriter = (*DB)(nil)
 // costs one round trip and one commit, and when a strict statement fails
 // (a lost race, a moved chain head) the server skips the rest and rolls
 // the whole group back.
-func (db *DB) CommitGroup(ctx context.Context, tenant string, ws []store.Write, head store.AuditHead, entries []store.AuditEntry, held func()) (store.AuditHead, error) {
+func (db *DB) CommitGroup(ctx context.Context, tenant string, ws []store.Write, head store.AuditHead, entries []store.AuditEntry, held func(store.AuditHead)) (store.AuditHead, error) {
 	const op = "postgres.CommitGroup"
 	if tenant == "" {
 		return store.AuditHead{}, sqlbase.Internalf(op, "group without a tenant")
@@ -65,8 +65,9 @@ func (db *DB) CommitGroup(ctx context.Context, tenant string, ws []store.Write, 
 	if len(entries) > 0 {
 		moved = queueAudit(batch, tenant, head, entries)
 	}
+	after := store.HeadAfter(head, entries)
 	if moved < 0 && held != nil {
-		held() // the group leaves the head alone
+		held(after) // the group leaves the head alone
 	}
 	if batch.Len() == 0 {
 		return head, nil
@@ -78,7 +79,7 @@ func (db *DB) CommitGroup(ctx context.Context, tenant string, ws []store.Write, 
 			first = err
 		}
 		if i == moved && held != nil {
-			held()
+			held(after)
 		}
 	}
 	if err := results.Close(); err != nil && first == nil {
@@ -87,7 +88,7 @@ func (db *DB) CommitGroup(ctx context.Context, tenant string, ws []store.Write, 
 	if first != nil {
 		return store.AuditHead{}, groupError(op, first)
 	}
-	return store.HeadAfter(head, entries), nil
+	return after, nil
 }
 
 // groupError maps the strict statements' division by zero to the conflict
