@@ -17,103 +17,85 @@ import (
 // every other request commits, and the chain verifies with exactly the
 // committed events.
 func TestCommitterRacesInFlight(t *testing.T) {
-	for name, open := range indexStores(t) {
-		t.Run(name, func(t *testing.T) {
-			st, _ := open(t)
-			ctx := context.Background()
-			if err := st.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			c := audit.NewCommitter(st)
-			defer c.Close()
-			l := audit.NewLog(audit.ServerRef{Name: "hearth"})
-			if err := c.CommitWrites(ctx, "t1", []store.Write{{Record: contested(1)}}, record(t, l, 0)); err != nil {
-				t.Fatal(err)
-			}
-			const n = 240
-			recs := make([]audit.Record, n)
-			for i := range recs {
-				recs[i] = record(t, l, i+1)
-			}
-			// Every fourth request updates the contested resource from
-			// version 1: one of them wins, whatever the grouping.
-			updates := func(i int) bool { return i%4 == 0 }
-			errs := make([]error, n)
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() {
-					if updates(i) {
-						errs[i] = c.CommitWrites(ctx, "t1", []store.Write{{Record: contested(2), PrevVersion: 1}}, recs[i])
-					} else {
-						errs[i] = c.Commit(ctx, "t1", recs[i])
-					}
-				})
-			}
-			wg.Wait()
-			committed, won := int64(1), 0
-			for i, err := range errs {
-				switch {
-				case err == nil:
-					committed++
-					if updates(i) {
-						won++
-					}
-				case !updates(i) || !fhir.IsKind(err, fhir.KindConflict):
-					t.Errorf("request %d: %v", i, err)
+	onEachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		c := audit.NewCommitter(st)
+		defer c.Close()
+		l := audit.NewLog(audit.ServerRef{Name: "hearth"})
+		if err := c.CommitWrites(ctx, "t1", []store.Write{{Record: contested(1)}}, record(t, l, 0)); err != nil {
+			t.Fatal(err)
+		}
+		const n = 240
+		recs := records(t, l, 1, n)
+		// Every fourth request updates the contested resource from
+		// version 1: one of them wins, whatever the grouping.
+		updates := func(i int) bool { return i%4 == 0 }
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				if updates(i) {
+					errs[i] = c.CommitWrites(ctx, "t1", []store.Write{{Record: contested(2), PrevVersion: 1}}, recs[i])
+				} else {
+					errs[i] = c.Commit(ctx, "t1", recs[i])
 				}
+			})
+		}
+		wg.Wait()
+		committed, won := int64(1), 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				committed++
+				if updates(i) {
+					won++
+				}
+			case !updates(i) || !fhir.IsKind(err, fhir.KindConflict):
+				t.Errorf("request %d: %v", i, err)
 			}
-			if won != 1 {
-				t.Errorf("%d updates from version 1 committed, want 1", won)
-			}
-			rep, err := audit.Verify(ctx, st.(store.AuditLog), "t1")
-			if err != nil || rep.Break != nil || rep.Checked != committed {
-				t.Errorf("Verify = %+v, %v; want %d entries", rep, err, committed)
-			}
-		})
-	}
+		}
+		if won != 1 {
+			t.Errorf("%d updates from version 1 committed, want 1", won)
+		}
+		rep, err := audit.Verify(ctx, st.(store.AuditLog), "t1")
+		if err != nil || rep.Break != nil || rep.Checked != committed {
+			t.Errorf("Verify = %+v, %v; want %d entries", rep, err, committed)
+		}
+	})
 }
 
 // Appends that do not go through the committer (a transaction Bundle,
 // another server) move the head under the groups in flight: those fail on
-// their guard and commit again on the head read afresh.
+// their guard, and their requests commit alone on the locked head.
 func TestCommitterAppendsBeside(t *testing.T) {
-	for name, open := range indexStores(t) {
-		t.Run(name, func(t *testing.T) {
-			st, _ := open(t)
-			ctx := context.Background()
-			if err := st.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			c := audit.NewCommitter(st)
-			defer c.Close()
-			l := audit.NewLog(audit.ServerRef{Name: "hearth"})
-			const n, beside = 200, 20
-			recs := make([]audit.Record, n+beside)
-			for i := range recs {
-				recs[i] = record(t, l, i)
-			}
-			errs := make([]error, n+beside)
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() { errs[i] = c.Commit(ctx, "t1", recs[i]) })
-			}
-			wg.Go(func() {
-				for i := n; i < n+beside; i++ {
-					errs[i] = st.Tx(ctx, "t1", func(tx store.Tx) error { return audit.Append(ctx, tx, recs[i]) })
-				}
-			})
-			wg.Wait()
-			for i, err := range errs {
-				if err != nil {
-					t.Errorf("request %d: %v", i, err)
-				}
-			}
-			rep, err := audit.Verify(ctx, st.(store.AuditLog), "t1")
-			if err != nil || rep.Break != nil || rep.Checked != int64(n+beside) {
-				t.Errorf("Verify = %+v, %v; want %d entries", rep, err, n+beside)
+	onEachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		c := audit.NewCommitter(st)
+		defer c.Close()
+		l := audit.NewLog(audit.ServerRef{Name: "hearth"})
+		const n, beside = 200, 20
+		recs := records(t, l, 0, n+beside)
+		errs := make([]error, n+beside)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { errs[i] = c.Commit(ctx, "t1", recs[i]) })
+		}
+		wg.Go(func() {
+			for i := n; i < n+beside; i++ {
+				errs[i] = st.Tx(ctx, "t1", func(tx store.Tx) error { return audit.Append(ctx, tx, recs[i]) })
 			}
 		})
-	}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("request %d: %v", i, err)
+			}
+		}
+		rep, err := audit.Verify(ctx, st.(store.AuditLog), "t1")
+		if err != nil || rep.Break != nil || rep.Checked != int64(n+beside) {
+			t.Errorf("Verify = %+v, %v; want %d entries", rep, err, n+beside)
+		}
+	})
 }
 
 // contested is version v of the resource TestCommitterRacesInFlight's
@@ -127,42 +109,33 @@ func contested(v int64) store.Record {
 // their bodies, so their hashes change) reports the head it leaves, and
 // the committer prepares the next group on that: no group fails.
 func TestCommitterFollowsTheStoresHead(t *testing.T) {
-	for name, open := range indexStores(t) {
-		t.Run(name, func(t *testing.T) {
-			st, _ := open(t)
-			ctx := context.Background()
-			if err := st.Migrate(ctx); err != nil {
-				t.Fatal(err)
+	onEachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		rs := &rewritingStore{Store: st}
+		c := audit.NewCommitter(rs)
+		defer c.Close()
+		l := audit.NewLog(audit.ServerRef{Name: "hearth"})
+		const n = 200
+		recs := records(t, l, 0, n)
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() { errs[i] = c.Commit(ctx, "t1", recs[i]) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("request %d: %v", i, err)
 			}
-			rs := &rewritingStore{Store: st}
-			c := audit.NewCommitter(rs)
-			defer c.Close()
-			l := audit.NewLog(audit.ServerRef{Name: "hearth"})
-			const n = 200
-			recs := make([]audit.Record, n)
-			for i := range recs {
-				recs[i] = record(t, l, i)
-			}
-			var wg sync.WaitGroup
-			errs := make([]error, n)
-			for i := range n {
-				wg.Go(func() { errs[i] = c.Commit(ctx, "t1", recs[i]) })
-			}
-			wg.Wait()
-			for i, err := range errs {
-				if err != nil {
-					t.Errorf("request %d: %v", i, err)
-				}
-			}
-			if f := rs.failed.Load(); f > 0 {
-				t.Errorf("%d of %d groups failed", f, rs.groups.Load())
-			}
-			rep, err := audit.Verify(ctx, st.(store.AuditLog), "t1")
-			if err != nil || rep.Break != nil || rep.Checked != n {
-				t.Errorf("Verify = %+v, %v; want %d entries", rep, err, n)
-			}
-		})
-	}
+		}
+		if f := rs.failed.Load(); f > 0 {
+			t.Errorf("%d of %d groups failed", f, rs.groups.Load())
+		}
+		rep, err := audit.Verify(ctx, st.(store.AuditLog), "t1")
+		if err != nil || rep.Break != nil || rep.Checked != n {
+			t.Errorf("Verify = %+v, %v; want %d entries", rep, err, n)
+		}
+	})
 }
 
 // rewritingStore is a store.GroupWriter that, like the engine's sealing
@@ -187,4 +160,27 @@ func (s *rewritingStore) CommitGroup(ctx context.Context, tenant string, ws []st
 		s.failed.Add(1)
 	}
 	return after, err
+}
+
+// onEachStore runs test on a migrated store of each backend.
+func onEachStore(t *testing.T, test func(t *testing.T, st store.Store)) {
+	for name, open := range indexStores(t) {
+		t.Run(name, func(t *testing.T) {
+			st, _ := open(t)
+			if err := st.Migrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			test(t, st)
+		})
+	}
+}
+
+// records makes n records numbered from first (see record).
+func records(t testing.TB, l *audit.Log, first, n int) []audit.Record {
+	t.Helper()
+	recs := make([]audit.Record, n)
+	for i := range recs {
+		recs[i] = record(t, l, first+i)
+	}
+	return recs
 }
