@@ -30,9 +30,12 @@ const groupTimeout = 30 * time.Second
 // The committer keeps each tenant's chain head in memory, so a group needs
 // no read of it, and it lets up to depth groups commit at once, each on the
 // head the one before it will leave. The next group is sent once the one
-// before holds the chain head row (store.GroupWriter's held): the database
-// runs its writes while the one before waits for its commit to reach disk,
-// and makes its head update wait for that commit. Groups are guarded by the
+// before holds the chain head row (store.GroupWriter's held). On
+// PostgreSQL that is known only with the commit (see
+// postgres.DB.CommitGroup), so there the next group goes as soon as the
+// one before has committed, before its requests are answered and its
+// outcome settled; on the embedded store, whose transactions take turns,
+// it goes at once and waits for the write lock. Groups are guarded by the
 // head (sequence and hash) they continue: when the group before failed, or
 // something else appended meanwhile (a transaction Bundle, another server
 // on the same database), the group fails whole, and once nothing is in
@@ -49,7 +52,8 @@ type Committer struct {
 
 // depth is how many groups commit at once. A third could not be sent
 // before the second holds the head, which is after the first has
-// committed: two overlap as much as the chain allows.
+// committed. One tenant's commits reach the disk one at a time in any
+// case: the head row stays locked until a commit is durable.
 const depth = 2
 
 // flight is a batch being committed: one group per tenant, in order.

@@ -20,11 +20,11 @@ type GroupWriter interface {
 	//
 	// held, when not nil, is called once the group holds the tenant's chain
 	// head (or will not take it), with the head the group leaves if it
-	// commits: from then on a group prepared on that head may be sent, and
-	// the database makes it wait for this one's commit instead of meeting
-	// an older head. Its writes run meanwhile, which is how groups overlap
-	// (see audit.Committer). The head is the one over the entries the store
-	// writes, which a wrapping store may have changed (sealed bodies).
+	// commits: from then on a group prepared on that head may be sent (see
+	// audit.Committer). The head is the one over the entries the store
+	// writes, which a wrapping store may have changed (sealed bodies). When
+	// held comes is the backend's: PostgreSQL answers a pipeline at its
+	// end, so there it comes with the commit (see postgres.DB.CommitGroup).
 	CommitGroup(ctx context.Context, tenant string, ws []Write, head AuditHead, entries []AuditEntry, held func(AuditHead)) (AuditHead, error)
 }
 

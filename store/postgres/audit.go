@@ -36,8 +36,10 @@ var (
 	// auditMoveSQL moves the chain head from the one the entries continue
 	// (sequence and hash) to their last, and fails (division by zero) when
 	// the head is elsewhere, which aborts the transaction or pipelined
-	// group it is in. Its row lock orders appends: one prepared on the
-	// head another will leave waits for that one's commit.
+	// group it is in. One prepared on a head that another move has not
+	// committed yet fails at once rather than waiting for it: the
+	// statement reads the head as committed when it began (see
+	// CommitGroup).
 	auditMoveSQL = `WITH head AS (
 		UPDATE audit_chain SET seq = $2, hash = $3 WHERE tenant_id = $1 AND seq = $4 AND hash = $5 RETURNING 1
 	) SELECT 1 / (SELECT count(*)::int FROM head)`

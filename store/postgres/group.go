@@ -58,9 +58,19 @@ func (db *DB) CommitGroup(ctx context.Context, tenant string, ws []store.Write, 
 		}
 		batch.Queue(query, args...)
 	}
-	// The head moves last but one: the writes before it run while the
-	// group before this one, if any, still holds the head (see
-	// store.GroupWriter).
+	// The head moves last but one, after the writes. held is called as
+	// the move's result arrives, which is with all the others after the
+	// commit: in a pipeline PostgreSQL keeps its output until the Sync.
+	// Asking it to flush right after the move (a Flush message, which
+	// pgx's Batch cannot send) would let the next group go while this one
+	// commits, but measured it costs more than it gives: one tenant's
+	// commits reach the disk one after the other whatever overlaps (the
+	// head row's lock is held until the commit is durable), so the groups
+	// only get smaller (docs/benchmarks.md, seventh session). The move
+	// would then also need a statement of its own that waits for the lock
+	// first (SELECT … FOR NO KEY UPDATE): auditMoveSQL reads the head as
+	// it was when the statement began and fails its guard instead of
+	// waiting.
 	moved := -1
 	if len(entries) > 0 {
 		moved = queueAudit(batch, tenant, head, entries)
