@@ -16,10 +16,14 @@ import (
 // BundleEntry is one request of a batch or transaction Bundle, as the
 // Bundle carries it.
 type BundleEntry struct {
-	FullURL         string
-	Method          string // GET, HEAD, POST, PUT, PATCH, DELETE
-	URL             string
-	Resource        []byte // the body of POST and PUT; for PATCH a Binary holding the patch
+	FullURL  string
+	Method   string // GET, HEAD, POST, PUT, PATCH, DELETE
+	URL      string
+	Resource []byte // the body of POST and PUT; for PATCH a Binary holding the patch
+	// Parsed is Resource parsed (fhir.ParseObject), when the caller has it:
+	// a create then skips parsing and validating the JSON again. The
+	// engine may change it.
+	Parsed          *fhir.Object
 	IfNoneExist     string
 	IfMatch         string
 	IfNoneMatch     string
@@ -298,7 +302,11 @@ func (e *Engine) applyEntry(ctx context.Context, tx *batchingTx, p Principal, pl
 			out.Result = *pl.matched
 			return out, nil
 		}
-		d, err := e.prepareCreate(p, t.Type, pl.id, body)
+		obj, err := fhir.ParseObject(body)
+		if err != nil {
+			return out, err
+		}
+		d, err := e.prepareCreate(p, t.Type, pl.id, obj)
 		if err != nil {
 			return out, err
 		}

@@ -59,7 +59,16 @@ func (e *Engine) preparePosts(p Principal, plans []*entryPlan, refs map[string]s
 // preparePost is preparePosts' work for one entry; nil when the entry has
 // a conditional reference and must be prepared inside the transaction.
 func (e *Engine) preparePost(p Principal, pl *entryPlan, refs map[string]string) *prepared {
-	body, _, err := fhir.RewriteReferences(pl.Resource, func(ref string) (string, bool, error) {
+	obj := pl.Parsed
+	if obj == nil {
+		var err error
+		if obj, err = fhir.ParseObject(pl.Resource); err != nil {
+			return &prepared{err: err}
+		}
+	}
+	// The entry keeps its bytes: one prepared inside the transaction
+	// rewrites those, whatever was done to obj here.
+	_, err := obj.RewriteReferences(func(ref string) (string, bool, error) {
 		if r, ok := refs[ref]; ok {
 			return r, true, nil
 		}
@@ -74,15 +83,17 @@ func (e *Engine) preparePost(p Principal, pl *entryPlan, refs map[string]string)
 	if err != nil {
 		return &prepared{err: err}
 	}
-	d, err := e.prepareCreate(p, pl.target.Type, pl.id, body)
+	d, err := e.prepareCreate(p, pl.target.Type, pl.id, obj)
 	return &prepared{d: d, err: err}
 }
 
 // prepareCreate checks a create entry's rewritten body against the
 // caller's compartment and validates it.
-func (e *Engine) prepareCreate(p Principal, typ, id string, body []byte) (draft, error) {
-	if err := checkCompartment(p, typ, scope.Create, body); err != nil {
-		return draft{}, err
+func (e *Engine) prepareCreate(p Principal, typ, id string, obj *fhir.Object) (draft, error) {
+	if patientOnly(p, typ, scope.Create) {
+		if err := checkCompartment(p, typ, scope.Create, obj.Bytes()); err != nil {
+			return draft{}, err
+		}
 	}
-	return e.prepare(body, typ, id)
+	return e.prepareObject(obj, typ, id)
 }

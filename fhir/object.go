@@ -32,7 +32,12 @@ func ParseObject(body []byte) (*Object, error) {
 	if json.Compact(&packed, body) != nil {
 		return parseObjectByTokens(body)
 	}
-	b := packed.Bytes()
+	return splitObject(packed.Bytes())
+}
+
+// splitObject is ParseObject of compact, valid JSON: it splits the members
+// off without another pass over their values.
+func splitObject(b []byte) (*Object, error) {
 	if b[0] != '{' {
 		return nil, errInvalid("", "body is not a JSON object")
 	}
@@ -136,6 +141,49 @@ func parseObjectByTokens(body []byte) (*Object, error) {
 		return nil, errInvalid("", "body holds more than one JSON value")
 	}
 	return o, nil
+}
+
+// Object returns a member's value parsed as an object: nil when the member
+// is absent or null, an error when it is not an object. The members of an
+// Object are compact, valid JSON already, so nothing is parsed twice.
+func (o *Object) Object(key string) (*Object, error) {
+	raw := o.vals[key]
+	if raw == nil || string(raw) == "null" {
+		return nil, nil
+	}
+	if raw[0] != '{' {
+		return nil, errInvalid(key, "%s must be a JSON object", key)
+	}
+	return splitObject(raw)
+}
+
+// Objects returns a member's value parsed as an array of objects (see
+// Object): nil when the member is absent or null.
+func (o *Object) Objects(key string) ([]*Object, error) {
+	raw := o.vals[key]
+	if raw == nil || string(raw) == "null" {
+		return nil, nil
+	}
+	if raw[0] != '[' {
+		return nil, errInvalid(key, "%s must be a JSON array", key)
+	}
+	var out []*Object
+	for i := 1; raw[i] != ']'; {
+		end := valueEnd(raw, i)
+		if raw[i] != '{' {
+			return nil, errInvalid(key, "%s must hold JSON objects", key)
+		}
+		elem, err := splitObject(raw[i:end:end])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, elem)
+		i = end
+		if raw[i] == ',' {
+			i++
+		}
+	}
+	return out, nil
 }
 
 // Get returns the raw value of a member, or nil.

@@ -135,3 +135,74 @@ func FuzzParseObject(f *testing.F) {
 		}
 	})
 }
+
+// Object and Objects split what ParseObject of the member's value gives,
+// and refuse what is not an object (an array of them).
+func FuzzObjects(f *testing.F) {
+	f.Add([]byte(`{"entry":[{"fullUrl":"u","resource":{"a":[1,{"b":"]}"}]}},{}],"one":{"x":null}}`))
+	f.Add([]byte(`{"entry":[1,{"a":1}],"one":[{}]}`))
+	f.Add([]byte(`{"entry":null,"one":"s"}`))
+	f.Add([]byte(`{"entry":[{"a":1,"a":2}],"one":{"k":{"k":[]}}}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		o, err := ParseObject(in)
+		if err != nil {
+			return
+		}
+		var els []json.RawMessage
+		arrayErr := json.Unmarshal(o.Get("entry"), &els)
+		got, err := o.Objects("entry")
+		raw := o.Get("entry")
+		switch {
+		case raw == nil || string(raw) == "null":
+			if got != nil || err != nil {
+				t.Fatalf("%q: absent entry gave %v, %v", in, got, err)
+			}
+		case arrayErr != nil:
+			if err == nil {
+				t.Fatalf("%q: entry is not an array, but Objects took it", in)
+			}
+		default:
+			var want []*Object
+			var wantErr error
+			for _, el := range els {
+				if el[0] != '{' {
+					wantErr = errInvalid("entry", "not an object")
+					break
+				}
+				eo, err := ParseObject(el)
+				if err != nil {
+					wantErr = err
+					break
+				}
+				want = append(want, eo)
+			}
+			if (err != nil) != (wantErr != nil) {
+				t.Fatalf("%q: Objects err %v, by ParseObject %v", in, err, wantErr)
+			}
+			if err == nil {
+				if len(got) != len(want) {
+					t.Fatalf("%q: %d objects, want %d", in, len(got), len(want))
+				}
+				for i := range got {
+					if !slices.Equal(got[i].keys, want[i].keys) || !bytes.Equal(got[i].render(got[i].keys), want[i].render(want[i].keys)) {
+						t.Fatalf("%q: object %d differs", in, i)
+					}
+				}
+			}
+		}
+		one, err := o.Object("one")
+		if raw := o.Get("one"); raw == nil || string(raw) == "null" {
+			if one != nil || err != nil {
+				t.Fatalf("%q: absent one gave %v, %v", in, one, err)
+			}
+			return
+		}
+		want, wantErr := ParseObject(o.Get("one"))
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%q: Object err %v, ParseObject %v", in, err, wantErr)
+		}
+		if err == nil && !bytes.Equal(one.render(one.keys), want.render(want.keys)) {
+			t.Fatalf("%q: Object differs from ParseObject", in)
+		}
+	})
+}

@@ -17,12 +17,65 @@ import (
 // bytes once instead of decoding tokens (FuzzRewriteReferences holds it to
 // the token-decoding version it replaced).
 func RewriteReferences(body []byte, fn func(ref string) (string, bool, error)) (out []byte, changed bool, err error) {
-	if !bytes.Contains(body, []byte(`"reference"`)) {
+	if !mayHoldReference(body) {
 		return body, false, nil
 	}
 	if !json.Valid(body) {
 		return nil, false, errInvalid("", "body is not valid JSON")
 	}
+	return rewriteValidReferences(body, fn)
+}
+
+// RewriteReferences is the package function over the object's members, in
+// place: they are valid JSON already (ParseObject), so they are not checked
+// again. It reports whether anything changed.
+func (o *Object) RewriteReferences(fn func(ref string) (string, bool, error)) (bool, error) {
+	changed := false
+	for _, k := range o.keys {
+		v := o.vals[k]
+		if k == "reference" && len(v) > 0 && v[0] == '"' {
+			// A "reference" member at the top: its value is the reference.
+			out, ok, err := rewriteReference(v, fn)
+			if err != nil {
+				return false, err
+			}
+			if ok {
+				o.vals[k], changed = out, true
+			}
+			continue
+		}
+		if !mayHoldReference(v) {
+			continue
+		}
+		out, ok, err := rewriteValidReferences(v, fn)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			o.vals[k], changed = out, true
+		}
+	}
+	return changed, nil
+}
+
+// rewriteReference returns fn's answer for one reference's string token,
+// and whether it differs from tok.
+func rewriteReference(tok []byte, fn func(ref string) (string, bool, error)) ([]byte, bool, error) {
+	var ref string
+	if err := json.Unmarshal(tok, &ref); err != nil {
+		return nil, false, errInvalid("", "body is not valid JSON")
+	}
+	repl, ok, err := fn(ref)
+	if err != nil || !ok || repl == ref {
+		return nil, false, err
+	}
+	enc, _ := json.Marshal(repl)
+	return enc, true, nil
+}
+
+// rewriteValidReferences is RewriteReferences of a body known to be one
+// valid JSON value.
+func rewriteValidReferences(body []byte, fn func(ref string) (string, bool, error)) (out []byte, changed bool, err error) {
 	var open []byte      // the containers around i: '{' or '['
 	expectKey := false   // the next string is a member name
 	inReference := false // the next value is a "reference" member's
@@ -48,19 +101,14 @@ func RewriteReferences(body []byte, fn func(ref string) (string, bool, error)) (
 				inReference = isReferenceName(tok)
 			} else if inReference {
 				inReference = false
-				var ref string
-				if err := json.Unmarshal(tok, &ref); err != nil {
-					return nil, false, errInvalid("", "body is not valid JSON")
-				}
-				repl, ok, err := fn(ref)
+				enc, ok, err := rewriteReference(tok, fn)
 				if err != nil {
 					return nil, false, err
 				}
-				if ok && repl != ref {
+				if ok {
 					if out == nil {
 						out = make([]byte, 0, len(body)+64)
 					}
-					enc, _ := json.Marshal(repl)
 					out = append(append(out, body[copied:i]...), enc...)
 					copied, changed = end, true
 				}
@@ -99,4 +147,10 @@ func isReferenceName(tok []byte) bool {
 	}
 	var name string
 	return json.Unmarshal(tok, &name) == nil && name == "reference"
+}
+
+// mayHoldReference reports whether JSON text may hold a "reference"
+// member: it names one, or it has escapes, which may spell the name.
+func mayHoldReference(b []byte) bool {
+	return bytes.Contains(b, []byte(`"reference"`)) || bytes.Contains(b, []byte(`\u`))
 }

@@ -69,6 +69,16 @@ func FuzzRewriteReferences(f *testing.F) {
 		if (err != nil) != (wantErr != nil) || changed != wantChanged {
 			t.Fatalf("%q: changed %v err %v; by tokens changed %v err %v", in, changed, err, wantChanged, wantErr)
 		}
+		// Member by member over the parsed object, the same.
+		if o, perr := ParseObject(in); perr == nil {
+			objChanged, objErr := o.RewriteReferences(fn)
+			if (objErr != nil) != (err != nil) || objChanged != changed {
+				t.Fatalf("%q: object changed %v err %v; body changed %v err %v", in, objChanged, objErr, changed, err)
+			}
+			if objErr == nil && !sameJSON(o.render(o.keys), want) {
+				t.Fatalf("%q: object gives %q, by tokens %q", in, o.render(o.keys), want)
+			}
+		}
 		if err != nil {
 			return
 		}
@@ -98,7 +108,7 @@ func sameJSON(a, b []byte) bool {
 // rewriteReferencesByTokens is RewriteReferences as it was written with
 // encoding/json's token decoder, kept as the fuzz oracle.
 func rewriteReferencesByTokens(body []byte, fn func(ref string) (string, bool, error)) (out []byte, changed bool, err error) {
-	if !bytes.Contains(body, []byte(`"reference"`)) {
+	if !mayHoldReference(body) {
 		return body, false, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))

@@ -9,22 +9,14 @@ import (
 	"github.com/hearth-fhir/hearth/fhir"
 )
 
-// bundleRequest is the part of a batch or transaction Bundle the server reads.
-type bundleRequest struct {
-	ResourceType string `json:"resourceType"`
-	Type         string `json:"type"`
-	Entry        []struct {
-		FullURL  string          `json:"fullUrl"`
-		Resource json.RawMessage `json:"resource"`
-		Request  *struct {
-			Method          string `json:"method"`
-			URL             string `json:"url"`
-			IfNoneExist     string `json:"ifNoneExist"`
-			IfMatch         string `json:"ifMatch"`
-			IfNoneMatch     string `json:"ifNoneMatch"`
-			IfModifiedSince string `json:"ifModifiedSince"`
-		} `json:"request"`
-	} `json:"entry"`
+// entryRequest is Bundle.entry.request.
+type entryRequest struct {
+	Method          string `json:"method"`
+	URL             string `json:"url"`
+	IfNoneExist     string `json:"ifNoneExist"`
+	IfMatch         string `json:"ifMatch"`
+	IfNoneMatch     string `json:"ifNoneMatch"`
+	IfModifiedSince string `json:"ifModifiedSince"`
 }
 
 // bundle handles POST /fhir (and /fhir/): a batch or transaction Bundle.
@@ -33,45 +25,72 @@ func (s *Server) bundle(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var b bundleRequest
-	if err := json.Unmarshal(body, &b); err != nil {
-		s.writeError(w, r, fhir.Errorf(fhir.KindInvalid, "body is not a Bundle"))
+	typ, entries, err := readBundle(body)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
-	if b.ResourceType != "Bundle" {
-		s.writeError(w, r, fhir.Errorf(fhir.KindInvalid, "POST to the base takes a Bundle, not %q", b.ResourceType).At("resourceType"))
-		return
-	}
-	entries := make([]engine.BundleEntry, len(b.Entry))
-	for i, e := range b.Entry {
-		if e.Request == nil || e.Request.Method == "" || e.Request.URL == "" {
-			s.writeError(w, r, fhir.Errorf(fhir.KindInvalid, "entry %d has no request method and url", i).
-				At("Bundle.entry["+strconv.Itoa(i)+"].request"))
-			return
-		}
-		entries[i] = engine.BundleEntry{
-			FullURL: e.FullURL, Method: e.Request.Method, URL: e.Request.URL, Resource: e.Resource,
-			IfNoneExist: e.Request.IfNoneExist, IfMatch: e.Request.IfMatch,
-			IfNoneMatch: e.Request.IfNoneMatch, IfModifiedSince: e.Request.IfModifiedSince,
-		}
-	}
-	var (
-		results []engine.EntryResult
-		err     error
-	)
-	switch b.Type {
+	var results []engine.EntryResult
+	switch typ {
 	case "transaction":
 		results, err = s.engine.Transaction(r.Context(), principal(r), entries)
 	case "batch":
 		results, err = s.engine.Batch(r.Context(), principal(r), entries)
 	default:
-		err = fhir.Errorf(fhir.KindInvalid, "Bundle.type must be transaction or batch, not %q", b.Type).At("Bundle.type")
+		err = fhir.Errorf(fhir.KindInvalid, "Bundle.type must be transaction or batch, not %q", typ).At("Bundle.type")
 	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, s.bundleResponse(r, b.Type+"-response", results))
+	s.writeJSON(w, r, http.StatusOK, s.bundleResponse(r, typ+"-response", results))
+}
+
+// readBundle reads a batch or transaction Bundle's type and entries. The
+// Bundle is parsed once (fhir.ParseObject, which validates and compacts
+// it), and each entry's resource is handed on parsed, so that an import
+// does not go over its JSON again.
+func readBundle(body []byte) (string, []engine.BundleEntry, error) {
+	notBundle := fhir.Errorf(fhir.KindInvalid, "body is not a Bundle")
+	b, err := fhir.ParseObject(body)
+	if err != nil {
+		return "", nil, notBundle
+	}
+	if rt, _ := b.String("resourceType"); rt != "Bundle" {
+		return "", nil, fhir.Errorf(fhir.KindInvalid, "POST to the base takes a Bundle, not %q", rt).At("resourceType")
+	}
+	typ, _ := b.String("type")
+	els, err := b.Objects("entry")
+	if err != nil {
+		return "", nil, notBundle
+	}
+	entries := make([]engine.BundleEntry, len(els))
+	for i, el := range els {
+		var req entryRequest
+		if raw := el.Get("request"); raw != nil && json.Unmarshal(raw, &req) != nil {
+			return "", nil, notBundle
+		}
+		if req.Method == "" || req.URL == "" {
+			return "", nil, fhir.Errorf(fhir.KindInvalid, "entry %d has no request method and url", i).
+				At("Bundle.entry[" + strconv.Itoa(i) + "].request")
+		}
+		fullURL, ok := el.String("fullUrl")
+		if !ok && el.Get("fullUrl") != nil {
+			return "", nil, notBundle
+		}
+		en := engine.BundleEntry{
+			FullURL: fullURL, Method: req.Method, URL: req.URL,
+			IfNoneExist: req.IfNoneExist, IfMatch: req.IfMatch,
+			IfNoneMatch: req.IfNoneMatch, IfModifiedSince: req.IfModifiedSince,
+		}
+		if raw := el.Get("resource"); raw != nil && string(raw) != "null" {
+			// A resource that is not an object is the engine's to refuse.
+			en.Resource = raw
+			en.Parsed, _ = el.Object("resource")
+		}
+		entries[i] = en
+	}
+	return typ, entries, nil
 }
 
 // bundleResponse renders each entry's outcome in Bundle order, with the

@@ -354,3 +354,45 @@ func TestSearchEntries(t *testing.T) {
 		}
 	})
 }
+
+// TestBundleRefusesMalformed: a Bundle the server cannot read is refused
+// with 400 and an OperationOutcome, and nothing of it is written; one
+// laid out with whitespace, a null resource and entries in any member
+// order is read.
+func TestBundleRefusesMalformed(t *testing.T) {
+	srv := hearthtest.Start(t, hearthtest.OpenStore(t, "sqlite"))
+	c := client{t: t, srv: srv, token: srv.Token("default", "system/*.cruds")}
+	p := entry("urn:uuid:p", "POST", "Patient", `{"resourceType":"Patient"}`)
+	for name, body := range map[string]string{
+		"not JSON":               `{"resourceType":"Bundle","type":"batch","entry":[` + p,
+		"not an object":          `[` + bundle("batch", p) + `]`,
+		"two values":             bundle("batch", p) + ` {}`,
+		"entry not an array":     `{"resourceType":"Bundle","type":"batch","entry":` + p + `}`,
+		"entry of a number":      bundle("transaction", p, `1`),
+		"fullUrl a number":       bundle("transaction", p, `{"fullUrl":1,"request":{"method":"POST","url":"Patient"},"resource":{"resourceType":"Patient"}}`),
+		"request a string":       bundle("transaction", p, `{"request":"POST Patient","resource":{"resourceType":"Patient"}}`),
+		"no request":             bundle("transaction", p, `{"resource":{"resourceType":"Patient"}}`),
+		"duplicate member":       `{"resourceType":"Bundle","type":"batch","type":"transaction","entry":[` + p + `]}`,
+		"resource not an object": bundle("transaction", p, entry("", "POST", "Patient", `"Patient"`)),
+		"null resource to POST":  bundle("transaction", p, entry("", "POST", "Patient", `null`)),
+		"not a Bundle":           `{"resourceType":"Patient","type":"batch","entry":[` + p + `]}`,
+		"a collection":           bundle("collection", p),
+	} {
+		t.Run(name, func(t *testing.T) {
+			c.do("POST", "", body).expect(t, http.StatusBadRequest).outcome(t)
+		})
+	}
+	if n := count(t, c, "Patient"); n != 0 {
+		t.Fatalf("%d Patients written by refused Bundles", n)
+	}
+	spaced := "{\n  \"entry\" : [ {\n    \"resource\" : { \"resourceType\" : \"Patient\" , \"name\" : [ { \"family\" : \"Spaced\" } ] } ,\n" +
+		"    \"request\" : { \"url\" : \"Patient\" , \"method\" : \"POST\" } ,\n    \"fullUrl\" : \"urn:uuid:s\"\n  } , " +
+		entry("", "DELETE", "Patient/none", `null`) + " ] ,\n  \"type\" : \"transaction\" , \"resourceType\" : \"Bundle\"\n}\n"
+	got := responseStatuses(t, c.do("POST", "", spaced).expect(t, http.StatusOK))
+	if len(got) != 2 || !strings.HasPrefix(got[0], "201") {
+		t.Fatalf("statuses %v", got)
+	}
+	if n := count(t, c, "Patient"); n != 1 {
+		t.Fatalf("%d Patients after the spaced Bundle, want 1", n)
+	}
+}
