@@ -75,7 +75,7 @@ func Engine(cfg Config, st store.Store) (*engine.Engine, error) {
 // directory is watched, and the audit committer runs, until ctx ends.
 // The auditor (nil when audit is off) also records the authorization
 // server's events.
-func buildEngine(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*engine.Engine, *engine.Auditor, error) {
+func buildEngine(ctx context.Context, cfg Config, st store.Store, log *slog.Logger, extra ...engine.Option) (*engine.Engine, *engine.Auditor, error) {
 	validator, err := fhir.NewValidator()
 	if err != nil {
 		return nil, nil, err
@@ -115,7 +115,7 @@ func buildEngine(ctx context.Context, cfg Config, st store.Store, log *slog.Logg
 	if cfg.Encryption != nil {
 		opts = append(opts, engine.WithEncryption(*cfg.Encryption))
 	}
-	eng := engine.New(st, validator, ecfg, opts...)
+	eng := engine.New(st, validator, ecfg, append(opts, extra...)...)
 	// Re-encryptions stop first: the end of each is audited.
 	context.AfterFunc(ctx, func() { closeReencryptions(cfg); eng.Close() })
 	return eng, eng.Auditor(), nil
@@ -193,7 +193,17 @@ type Assembly struct {
 func Assemble(ctx context.Context, cfg Config, st store.Store, log *slog.Logger) (*Assembly, error) {
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
 	cfg = withReencryptions(cfg, st)
-	eng, auditor, err := buildEngine(ctx, cfg, st, log)
+	var m *metrics.Metrics
+	var engOpts []engine.Option
+	if cfg.Metrics {
+		var jobs *crypt.Reencryptions
+		if cfg.Encryption != nil {
+			jobs = cfg.Encryption.Reencryptions
+		}
+		m = metrics.New(jobs)
+		engOpts = append(engOpts, engine.WithCommitObserver(m.ObserveGroup))
+	}
+	eng, auditor, err := buildEngine(ctx, cfg, st, log, engOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -220,12 +230,7 @@ func Assemble(ctx context.Context, cfg Config, st store.Store, log *slog.Logger)
 	mux.Handle("/admin/", pages)
 	scfg := server.Config{BaseURL: cfg.BaseURL, MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version, UpdateCreate: cfg.UpdateCreate}
 	a := &Assembly{Auth: authServer, Engine: eng}
-	if cfg.Metrics {
-		var jobs *crypt.Reencryptions
-		if cfg.Encryption != nil {
-			jobs = cfg.Encryption.Reencryptions
-		}
-		m := metrics.New(jobs)
+	if m != nil {
 		scfg.Observer, a.Metrics = m, m.Handler()
 	}
 	a.Handler = server.New(eng, server.Bearer(authServer), mux, scfg, log)

@@ -253,6 +253,12 @@ func TestRotateOnServerUnderLoad(t *testing.T) {
 					t.Errorf("no 2xx %s requests counted and timed", in)
 				}
 			}
+			// Every request above committed through the audit committer.
+			if !regexp.MustCompile(`hearth_audit_groups_total\{outcome="committed"\} [1-9]`).MatchString(m) ||
+				!regexp.MustCompile(`hearth_audit_group_requests_count [1-9]`).MatchString(m) ||
+				!regexp.MustCompile(`hearth_audit_group_commit_seconds_count [1-9]`).MatchString(m) {
+				t.Error("no audit group commits counted")
+			}
 			if t.Failed() {
 				t.Logf("progress: %v\nmetrics:\n%s", progress, grepLines(m, "hearth_"))
 			}

@@ -48,6 +48,22 @@ type Committer struct {
 	stopped chan struct{}
 	once    sync.Once
 	heads   map[string]store.AuditHead // owned by run: the head after every group in flight
+	observe CommitObserver             // nil: nobody listens
+}
+
+// CommitObserver hears of every commit the committer makes: a group's, or
+// a request's alone after its group lost a race. requests is how many
+// requests it carried, took how long the store took, err its outcome (nil:
+// committed). It is called from the committing goroutines and must be
+// quick (metrics.Metrics.ObserveGroup).
+type CommitObserver func(requests int, took time.Duration, err error)
+
+// CommitterOption configures NewCommitter.
+type CommitterOption func(*Committer)
+
+// WithCommitObserver has observe hear of every commit.
+func WithCommitObserver(observe CommitObserver) CommitterOption {
+	return func(c *Committer) { c.observe = observe }
 }
 
 // depth is how many groups commit at once. A third could not be sent
@@ -87,9 +103,12 @@ type pending struct {
 var ErrClosed = &fhir.Error{Kind: fhir.KindUnavailable, Op: "audit.Commit", Message: "the server is shutting down"}
 
 // NewCommitter starts a committer over st; Close stops it.
-func NewCommitter(st TxRunner) *Committer {
+func NewCommitter(st TxRunner, opts ...CommitterOption) *Committer {
 	c := &Committer{st: st, reqs: make(chan *pending, maxBatch), stop: make(chan struct{}), stopped: make(chan struct{}),
 		heads: map[string]store.AuditHead{}}
+	for _, o := range opts {
+		o(c)
+	}
 	go c.run()
 	return c
 }
@@ -241,13 +260,13 @@ func (c *Committer) dispatch(batch []*pending, window []*flight) []*flight {
 	if len(f.groups) == 0 {
 		return window
 	}
-	go f.commit(c.st)
+	go f.commit(c.st, c.observe)
 	return append(window, f)
 }
 
 // commit commits f's groups one after the other; the store's held of the
 // last one closes f.held.
-func (f *flight) commit(st TxRunner) {
+func (f *flight) commit(st TxRunner, observe CommitObserver) {
 	defer close(f.done)
 	var once sync.Once
 	defer once.Do(func() { close(f.held) })
@@ -266,7 +285,11 @@ func (f *flight) commit(st TxRunner) {
 		for _, p := range g.ps {
 			ws = append(ws, p.writes...)
 		}
+		start := time.Now()
 		after, err := store.CommitGroup(ctx, st, g.tenant, ws, g.head, g.entries, held)
+		if observe != nil {
+			observe(len(g.ps), time.Since(start), err)
+		}
 		if !last && err == nil {
 			g.leaves = &after
 		}
@@ -340,7 +363,8 @@ func (c *Committer) land(f *flight) []*group {
 // next group reads it.
 func (c *Committer) alone(ctx context.Context, tenant string, p *pending) error {
 	delete(c.heads, tenant)
-	return c.st.Tx(ctx, tenant, func(tx store.Tx) error {
+	start := time.Now()
+	err := c.st.Tx(ctx, tenant, func(tx store.Tx) error {
 		for _, w := range p.writes {
 			if err := tx.Put(ctx, w); err != nil {
 				return err
@@ -348,6 +372,10 @@ func (c *Committer) alone(ctx context.Context, tenant string, p *pending) error 
 		}
 		return Append(ctx, tx, p.recs...)
 	})
+	if c.observe != nil {
+		c.observe(1, time.Since(start), err)
+	}
+	return err
 }
 
 // loadHead reads the tenant's chain head, creating it on first use.

@@ -95,6 +95,8 @@ type Engine struct {
 	registry  *search.Registry
 	policy    Decider  // nil: scopes alone decide
 	audit     *Auditor // nil: nothing is audited
+	// commitOpts configure the audit committer, made after every option.
+	commitOpts []audit.CommitterOption
 }
 
 // Option sets an optional engine dependency.
@@ -102,6 +104,12 @@ type Option func(*Engine)
 
 // WithClock injects the clock (tests pin time with it).
 func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
+
+// WithCommitObserver has observe hear of every commit of the audit
+// committer (metrics).
+func WithCommitObserver(observe audit.CommitObserver) Option {
+	return func(e *Engine) { e.commitOpts = append(e.commitOpts, audit.WithCommitObserver(observe)) }
+}
 
 // WithIDs injects the id generator for server-assigned ids.
 func WithIDs(newID func() string) Option { return func(e *Engine) { e.newID = newID } }
@@ -128,7 +136,7 @@ func New(st store.Resources, v *fhir.Validator, cfg Config, opts ...Option) *Eng
 	if e.audit != nil {
 		// After every option: the committer writes through the store as
 		// the options left it (encryption wraps it).
-		e.audit.Committer = audit.NewCommitter(e.store)
+		e.audit.Committer = audit.NewCommitter(e.store, e.commitOpts...)
 	}
 	return e
 }

@@ -1,6 +1,8 @@
 // Package metrics exposes Hearth's Prometheus metrics: HTTP requests by
-// interaction and status class with their latency, the progress of
-// background re-encryptions, and the Go runtime's and process's own. Labels
+// interaction and status class with their latency, the audit committer's
+// group commits (how many requests share one, how long the database took),
+// the progress of background re-encryptions, and the Go runtime's and
+// process's own. Labels
 // are interaction names, status classes and tenant ids: never PHI, never
 // resource ids or search values.
 //
@@ -18,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hearth-fhir/hearth/crypt"
+	"github.com/hearth-fhir/hearth/fhir"
 )
 
 // Metrics is one server's metrics.
@@ -25,11 +28,21 @@ type Metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	groups   *prometheus.CounterVec
+	sizes    prometheus.Histogram
+	commits  prometheus.Histogram
 }
 
 // latencyBuckets span a cached read (a fraction of a millisecond) to a
 // search at its timeout.
 var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+
+// groupSizeBuckets span a request alone to the committer's largest group.
+var groupSizeBuckets = []float64{1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128, 512}
+
+// commitBuckets span a commit on an idle database (a fraction of a
+// millisecond, mostly the disk's flush) to one that times out.
+var commitBuckets = []float64{.00025, .0005, .001, .002, .004, .008, .016, .032, .064, .128, .5, 2, 10, 30}
 
 // New returns the metrics of a server whose re-encryptions are jobs (nil:
 // none).
@@ -45,8 +58,22 @@ func New(jobs *crypt.Reencryptions) *Metrics {
 			Help:    "Time from a request's arrival to its answer, by FHIR interaction (or endpoint group).",
 			Buckets: latencyBuckets,
 		}, []string{"interaction"}),
+		groups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hearth_audit_groups_total",
+			Help: "Group commits of the audit committer, by outcome: committed, conflict (retried request by request), failed.",
+		}, []string{"outcome"}),
+		sizes: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hearth_audit_group_requests",
+			Help:    "Requests per group commit: how many requests share one durable commit.",
+			Buckets: groupSizeBuckets,
+		}),
+		commits: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hearth_audit_group_commit_seconds",
+			Help:    "Time the store took to commit one group, writes, AuditEvents and the durable commit together.",
+			Buckets: commitBuckets,
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.latency,
+	m.reg.MustRegister(m.requests, m.latency, m.groups, m.sizes, m.commits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if jobs != nil {
 		m.reg.MustRegister(reencryptCollector{jobs})
@@ -59,6 +86,21 @@ func New(jobs *crypt.Reencryptions) *Metrics {
 func (m *Metrics) ObserveRequest(interaction string, status int, elapsed time.Duration) {
 	m.requests.WithLabelValues(interaction, statusClass(status)).Inc()
 	m.latency.WithLabelValues(interaction).Observe(elapsed.Seconds())
+}
+
+// ObserveGroup counts one group commit of the audit committer (see
+// audit.CommitObserver): its requests, the store's time, its outcome.
+func (m *Metrics) ObserveGroup(requests int, took time.Duration, err error) {
+	outcome := "committed"
+	switch {
+	case fhir.IsKind(err, fhir.KindConflict):
+		outcome = "conflict"
+	case err != nil:
+		outcome = "failed"
+	}
+	m.groups.WithLabelValues(outcome).Inc()
+	m.sizes.Observe(float64(requests))
+	m.commits.Observe(took.Seconds())
 }
 
 // statusClass is "2xx", "4xx" …: classes keep the label set small.

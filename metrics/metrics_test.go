@@ -1,10 +1,13 @@
 package metrics
 
 import (
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hearth-fhir/hearth/fhir"
 )
 
 // Requests are counted by interaction and status class and timed; the
@@ -31,6 +34,33 @@ func TestObserveRequest(t *testing.T) {
 	}
 	if strings.Contains(out, "hearth_reencrypt_") {
 		t.Error("re-encryption gauges without re-encryptions")
+	}
+}
+
+// Group commits are counted by outcome, with their sizes and times.
+func TestObserveGroup(t *testing.T) {
+	m := New(nil)
+	m.ObserveGroup(1, 300*time.Microsecond, nil)
+	m.ObserveGroup(5, 3*time.Millisecond, nil)
+	m.ObserveGroup(2, time.Millisecond, fhir.Errorf(fhir.KindConflict, "the audit chain moved on"))
+	m.ObserveGroup(1, time.Second, errors.New("connection refused"))
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	out := rec.Body.String()
+	for _, want := range []string{
+		`hearth_audit_groups_total{outcome="committed"} 2`,
+		`hearth_audit_groups_total{outcome="conflict"} 1`,
+		`hearth_audit_groups_total{outcome="failed"} 1`,
+		`hearth_audit_group_requests_bucket{le="1"} 2`,
+		`hearth_audit_group_requests_bucket{le="4"} 3`,
+		`hearth_audit_group_requests_sum 9`,
+		`hearth_audit_group_commit_seconds_bucket{le="0.0005"} 1`,
+		`hearth_audit_group_commit_seconds_bucket{le="0.004"} 3`,
+		`hearth_audit_group_commit_seconds_count 4`,
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 }
 
