@@ -167,7 +167,9 @@ func groupEntries(head store.AuditHead, ids ...string) []store.AuditEntry {
 // testGroupHeld checks CommitGroup's held: it is called once per group,
 // and a group sent after it, prepared on the head the first will leave,
 // commits after the first, however many writes the first still has to
-// run. This is what lets the audit committer overlap groups.
+// run. This is what lets the audit committer send the next group before
+// it has settled the first (on PostgreSQL held comes with the commit: see
+// postgres.DB.CommitGroup).
 func testGroupHeld(t *testing.T, s store.Store, log store.AuditLog) {
 	t.Parallel()
 	ctx := context.Background()
