@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"github.com/hearth-fhir/hearth/store/postgres/pgtest"
 )
 
 // The every-second rule analyses a table its statistics describe less
@@ -13,14 +11,7 @@ import (
 // since its last analysis to the tenth rule of the ten-second check.
 func TestAnalyzeOutgrown(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -14,17 +14,10 @@ import (
 // never in a hard-coded one.
 func TestMigrateFollowsSearchPath(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	var schema string
 	var tables int
-	err = db.pool.QueryRow(ctx, `SELECT current_schema(), count(*) FROM information_schema.tables
+	err := db.pool.QueryRow(ctx, `SELECT current_schema(), count(*) FROM information_schema.tables
 		WHERE table_schema = current_schema()`).Scan(&schema, &tables)
 	if err != nil {
 		t.Fatal(err)
@@ -47,4 +40,18 @@ func createdTables(t testing.TB) int {
 		n += len(regexp.MustCompile(`(?im)^\s*CREATE TABLE `).FindAllStringIndex(m.SQL, -1))
 	}
 	return n
+}
+
+// openMigrated opens a store on a schema of its own and migrates it.
+func openMigrated(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
