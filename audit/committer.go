@@ -38,9 +38,10 @@ const groupTimeout = 30 * time.Second
 // it goes at once and waits for the write lock. Groups are guarded by the
 // head (sequence and hash) they continue: when the group before failed, or
 // something else appended meanwhile (a transaction Bundle, another server
-// on the same database), the group fails whole, and once nothing is in
-// flight its requests are committed one by one, each in a transaction that
-// locks the head (see alone).
+// on the same database), the group fails whole; once nothing is in flight
+// it is tried once more on the head as it then stands (see again), and if
+// it fails again its requests are committed one by one, each in a
+// transaction that locks the head (see alone).
 type Committer struct {
 	st      TxRunner
 	reqs    chan *pending
@@ -317,8 +318,9 @@ func (c *Committer) apply(f *flight) {
 // settle waits for the oldest flight and answers its requests. A group
 // that failed makes the heads of its tenant unknown; one that lost a race
 // (KindConflict) cannot tell which request is to blame, so once every
-// flight has landed each of its requests, and those of the conflicting
-// groups after it, goes alone (see alone), in order of arrival.
+// flight has landed it is tried once more on a fresh head (again), and if
+// that fails too each of its requests goes alone (see alone); so do the
+// conflicting groups after it, in order of arrival.
 func (c *Committer) settle(window []*flight) []*flight {
 	retry := c.land(window[0])
 	window = window[1:]
@@ -331,11 +333,43 @@ func (c *Committer) settle(window []*flight) []*flight {
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
 	for _, g := range retry {
+		if c.again(ctx, g) {
+			continue
+		}
 		for _, p := range g.ps {
 			answer([]*pending{p}, c.alone(ctx, g.tenant, p))
 		}
 	}
 	return nil
+}
+
+// again commits a group that lost a race once more, whole, on the chain
+// head as it stands now, and reports whether it did. When what moved was
+// the head (a transaction Bundle's append, another server's), that is one
+// group commit instead of a transaction per request; when a write of the
+// group lost its race, the group fails again and its requests go alone.
+// Nothing of the tenant may be in flight.
+func (c *Committer) again(ctx context.Context, g *group) bool {
+	head, err := c.loadHead(ctx, g.tenant)
+	if err != nil {
+		return false
+	}
+	var ws []store.Write
+	var recs []Record
+	for _, p := range g.ps {
+		ws, recs = append(ws, p.writes...), append(recs, p.recs...)
+	}
+	start := time.Now()
+	after, err := store.CommitGroup(ctx, c.st, g.tenant, ws, head, link(head, recs), nil)
+	if c.observe != nil {
+		c.observe(len(g.ps), time.Since(start), err)
+	}
+	if err != nil {
+		return false
+	}
+	c.heads[g.tenant] = after
+	answer(g.ps, nil)
+	return true
 }
 
 // land waits for f, answers the requests of its groups that committed or

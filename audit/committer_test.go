@@ -184,3 +184,88 @@ func records(t testing.TB, l *audit.Log, first, n int) []audit.Record {
 	}
 	return recs
 }
+
+// A group whose chain head moved under it (an append beside the
+// committer) is committed again, whole, on the fresh head: one group
+// commit, not one transaction per request.
+func TestCommitterRetriesTheGroup(t *testing.T) {
+	onEachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		l := audit.NewLog(audit.ServerRef{Name: "hearth"})
+		const queued = 5
+		recs := records(t, l, 0, queued+2)
+		gs := &gatedStore{Store: st, entered: make(chan struct{}), gate: make(chan struct{}), beside: recs[queued+1]}
+		var mu sync.Mutex
+		var commits []observed
+		c := audit.NewCommitter(gs, audit.WithCommitObserver(func(n int, _ time.Duration, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			commits = append(commits, observed{n, err})
+		}))
+		defer c.Close()
+		errs := make([]error, queued+1)
+		var wg sync.WaitGroup
+		// The first request's group waits at the gate; the others queue
+		// behind it and go as the second group, under which the head moves.
+		wg.Go(func() { errs[0] = c.Commit(ctx, "t1", recs[0]) })
+		<-gs.entered
+		for i := 1; i <= queued; i++ {
+			wg.Go(func() { errs[i] = c.Commit(ctx, "t1", recs[i]) })
+		}
+		time.Sleep(200 * time.Millisecond) // for all of them to queue
+		close(gs.gate)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("request %d: %v", i, err)
+			}
+		}
+		rep, err := audit.Verify(ctx, st.(store.AuditLog), "t1")
+		if err != nil || rep.Break != nil || rep.Checked != queued+2 {
+			t.Errorf("Verify = %+v, %v; want %d entries", rep, err, queued+2)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		want := []observed{{1, nil}, {queued, errConflict}, {queued, nil}}
+		if len(commits) != len(want) {
+			t.Fatalf("commits %v, want %v", commits, want)
+		}
+		for i, o := range commits {
+			if o.requests != want[i].requests || fhir.IsKind(o.err, fhir.KindConflict) != (want[i].err != nil) {
+				t.Fatalf("commits %v, want %v", commits, want)
+			}
+		}
+	})
+}
+
+// errConflict stands for any KindConflict in TestCommitterRetriesTheGroup's
+// expectations.
+var errConflict = fhir.Errorf(fhir.KindConflict, "conflict")
+
+// observed is one commit as a CommitObserver hears of it.
+type observed struct {
+	requests int
+	err      error
+}
+
+// gatedStore holds its first group at a gate until the test opens it, and
+// appends an entry of its own, beside the committer, before its second.
+type gatedStore struct {
+	store.Store
+	entered, gate chan struct{}
+	beside        audit.Record
+	calls         atomic.Int64
+}
+
+func (s *gatedStore) CommitGroup(ctx context.Context, tenant string, ws []store.Write, head store.AuditHead, entries []store.AuditEntry, held func(store.AuditHead)) (store.AuditHead, error) {
+	switch s.calls.Add(1) {
+	case 1:
+		close(s.entered)
+		<-s.gate
+	case 2:
+		if err := s.Tx(ctx, tenant, func(tx store.Tx) error { return audit.Append(ctx, tx, s.beside) }); err != nil {
+			return store.AuditHead{}, err
+		}
+	}
+	return store.CommitGroup(ctx, s.Store, tenant, ws, head, entries, held)
+}
