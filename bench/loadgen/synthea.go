@@ -1,9 +1,11 @@
 package loadgen
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,26 +23,31 @@ type txBundle struct {
 	entries int
 }
 
-// loadBundles reads the transaction Bundles of dir: hospital and
-// practitioner bundles first (Synthea's own import order), then patients,
-// by name. Other JSON files are skipped.
+// loadBundles reads the transaction Bundles of dir, as .json files or
+// gzip-compressed .json.gz (the repository's testdata/synthea): hospital
+// and practitioner bundles first (Synthea's own import order), then
+// patients, by name. Other JSON files are skipped.
 func loadBundles(dir string) ([]txBundle, error) {
-	names, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	plain, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
 		return nil, err
 	}
+	zipped, err := filepath.Glob(filepath.Join(dir, "*.json.gz"))
+	if err != nil {
+		return nil, err
+	}
+	names := append(plain, zipped...)
 	sort.SliceStable(names, func(i, j int) bool {
 		return shared(names[i]) && !shared(names[j]) || shared(names[i]) == shared(names[j]) && names[i] < names[j]
 	})
 	var out []txBundle
 	for _, n := range names {
-		fi, err := os.Stat(n)
-		if err != nil || fi.Size() > maxBundleBytes {
-			continue
-		}
-		b, err := os.ReadFile(n)
+		b, err := readBundleFile(n)
 		if err != nil {
 			return nil, err
+		}
+		if b == nil {
+			continue
 		}
 		var head struct {
 			ResourceType string            `json:"resourceType"`
@@ -50,7 +57,7 @@ func loadBundles(dir string) ([]txBundle, error) {
 		if json.Unmarshal(b, &head) != nil || head.ResourceType != "Bundle" || head.Type != "transaction" {
 			continue
 		}
-		out = append(out, txBundle{name: filepath.Base(n), body: b, entries: len(head.Entry)})
+		out = append(out, txBundle{name: strings.TrimSuffix(filepath.Base(n), ".gz"), body: b, entries: len(head.Entry)})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no transaction Bundles in %s", dir)
@@ -96,6 +103,32 @@ func SyntheaBundles(dir string) ([][]BundleEntry, error) {
 		}
 	}
 	return out, nil
+}
+
+// readBundleFile reads one Bundle file, decompressing a .gz; nil when it
+// is larger than maxBundleBytes.
+func readBundleFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(name, ".gz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		r = zr
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxBundleBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(b) > maxBundleBytes {
+		return nil, nil
+	}
+	return b, nil
 }
 
 // shared tells Synthea's hospital and practitioner bundles apart.

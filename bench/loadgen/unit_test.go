@@ -1,9 +1,13 @@
 package loadgen
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -127,5 +131,50 @@ func TestSyntheaBundles(t *testing.T) {
 	}
 	if _, err := SyntheaBundles(t.TempDir()); err == nil {
 		t.Error("an empty directory gave no error")
+	}
+}
+
+// TestLoadBundlesGzip: gzip-compressed Bundles (the repository's
+// testdata/synthea) load as their plain files do, under the plain name,
+// shared bundles first.
+func TestLoadBundlesGzip(t *testing.T) {
+	plain, err := loadBundles("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, name := range []string{"tiny-transaction.json.gz", "practitionerInformation1.json.gz"} {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		if _, err := zw.Write(plain[0].body); err != nil {
+			t.Fatal(err)
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "broken.json.gz"), []byte("not gzip"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadBundles(dir); err == nil {
+		t.Error("a broken .gz gave no error")
+	}
+	if err := os.Remove(filepath.Join(dir, "broken.json.gz")); err != nil {
+		t.Fatal(err)
+	}
+	zipped, err := loadBundles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(zipped) != 2 || zipped[0].name != "practitionerInformation1.json" || zipped[1].name != "tiny-transaction.json" {
+		t.Fatalf("loaded %d bundles, first %q", len(zipped), zipped[0].name)
+	}
+	for _, b := range zipped {
+		if !bytes.Equal(b.body, plain[0].body) || b.entries != plain[0].entries {
+			t.Errorf("%s: %d bytes, %d entries; the plain file has %d, %d", b.name, len(b.body), b.entries, len(plain[0].body), plain[0].entries)
+		}
 	}
 }

@@ -127,19 +127,22 @@ func parseLevels(s string) ([]int, error) {
 	return out, nil
 }
 
-// defaultSynthea is ../shared/synthea beside the repository the command
-// runs in (found by walking up to go.mod), else relative to the directory.
+// defaultSynthea is the repository's testdata/synthea (the Synthea sample
+// Bundles, gzip-compressed) when the command runs inside the repository
+// (found by walking up to go.mod), else testdata/synthea relative to the
+// directory.
 func defaultSynthea() string {
+	rel := filepath.Join("testdata", "synthea")
 	dir, err := os.Getwd()
 	if err != nil {
-		return filepath.Join("..", "shared", "synthea")
+		return rel
 	}
 	for d := dir; ; d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return filepath.Join(filepath.Dir(d), "shared", "synthea")
+			return filepath.Join(d, rel)
 		}
 		if filepath.Dir(d) == d {
-			return filepath.Join("..", "shared", "synthea")
+			return rel
 		}
 	}
 }
