@@ -55,9 +55,20 @@ type Committer struct {
 // CommitObserver hears of every commit the committer makes: a group's, or
 // a request's alone after its group lost a race. requests is how many
 // requests it carried, took how long the store took, err its outcome (nil:
-// committed). It is called from the committing goroutines and must be
+// committed). It is called from the committer's goroutines and must be
 // quick (metrics.Metrics.ObserveGroup).
 type CommitObserver func(requests int, took time.Duration, err error)
+
+// timed runs commit, a commit of requests, and tells o, when there is
+// one, how long it took and how it ended.
+func (o CommitObserver) timed(requests int, commit func() error) error {
+	start := time.Now()
+	err := commit()
+	if o != nil {
+		o(requests, time.Since(start), err)
+	}
+	return err
+}
 
 // CommitterOption configures NewCommitter.
 type CommitterOption func(*Committer)
@@ -252,11 +263,7 @@ func (c *Committer) dispatch(batch []*pending, window []*flight) []*flight {
 				continue
 			}
 		}
-		var recs []Record
-		for _, p := range ps {
-			recs = append(recs, p.recs...)
-		}
-		f.groups = append(f.groups, &group{tenant: t, ps: ps, head: head, entries: link(head, recs)})
+		f.groups = append(f.groups, &group{tenant: t, ps: ps, head: head, entries: link(head, recordsOf(ps))})
 	}
 	if len(f.groups) == 0 {
 		return window
@@ -282,15 +289,11 @@ func (f *flight) commit(st TxRunner, observe CommitObserver) {
 		if last {
 			held = func(h store.AuditHead) { once.Do(func() { g.leaves = &h; close(f.held) }) }
 		}
-		var ws []store.Write
-		for _, p := range g.ps {
-			ws = append(ws, p.writes...)
-		}
-		start := time.Now()
-		after, err := store.CommitGroup(ctx, st, g.tenant, ws, g.head, g.entries, held)
-		if observe != nil {
-			observe(len(g.ps), time.Since(start), err)
-		}
+		var after store.AuditHead
+		err := observe.timed(len(g.ps), func() (err error) {
+			after, err = store.CommitGroup(ctx, st, g.tenant, writesOf(g.ps), g.head, g.entries, held)
+			return err
+		})
 		if !last && err == nil {
 			g.leaves = &after
 		}
@@ -354,16 +357,11 @@ func (c *Committer) again(ctx context.Context, g *group) bool {
 	if err != nil {
 		return false
 	}
-	var ws []store.Write
-	var recs []Record
-	for _, p := range g.ps {
-		ws, recs = append(ws, p.writes...), append(recs, p.recs...)
-	}
-	start := time.Now()
-	after, err := store.CommitGroup(ctx, c.st, g.tenant, ws, head, link(head, recs), nil)
-	if c.observe != nil {
-		c.observe(len(g.ps), time.Since(start), err)
-	}
+	var after store.AuditHead
+	err = c.observe.timed(len(g.ps), func() (err error) {
+		after, err = store.CommitGroup(ctx, c.st, g.tenant, writesOf(g.ps), head, link(head, recordsOf(g.ps)), nil)
+		return err
+	})
 	if err != nil {
 		return false
 	}
@@ -397,19 +395,34 @@ func (c *Committer) land(f *flight) []*group {
 // next group reads it.
 func (c *Committer) alone(ctx context.Context, tenant string, p *pending) error {
 	delete(c.heads, tenant)
-	start := time.Now()
-	err := c.st.Tx(ctx, tenant, func(tx store.Tx) error {
-		for _, w := range p.writes {
-			if err := tx.Put(ctx, w); err != nil {
-				return err
+	return c.observe.timed(1, func() error {
+		return c.st.Tx(ctx, tenant, func(tx store.Tx) error {
+			for _, w := range p.writes {
+				if err := tx.Put(ctx, w); err != nil {
+					return err
+				}
 			}
-		}
-		return Append(ctx, tx, p.recs...)
+			return Append(ctx, tx, p.recs...)
+		})
 	})
-	if c.observe != nil {
-		c.observe(1, time.Since(start), err)
+}
+
+// writesOf and recordsOf gather the writes and records of requests, in
+// order.
+func writesOf(ps []*pending) []store.Write {
+	var ws []store.Write
+	for _, p := range ps {
+		ws = append(ws, p.writes...)
 	}
-	return err
+	return ws
+}
+
+func recordsOf(ps []*pending) []Record {
+	var recs []Record
+	for _, p := range ps {
+		recs = append(recs, p.recs...)
+	}
+	return recs
 }
 
 // loadHead reads the tenant's chain head, creating it on first use.
