@@ -60,7 +60,7 @@ func New(jobs *crypt.Reencryptions) *Metrics {
 		}, []string{"interaction"}),
 		groups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hearth_audit_groups_total",
-			Help: "Group commits of the audit committer, by outcome: committed, conflict (retried request by request), failed.",
+			Help: "Group commits of the audit committer, by outcome: committed, conflict (its requests committed again: the group once whole, then one by one), failed.",
 		}, []string{"outcome"}),
 		sizes: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hearth_audit_group_requests",
