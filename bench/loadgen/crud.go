@@ -25,7 +25,7 @@ func (s *Suite) create() Workload {
 func (s *Suite) read() Workload {
 	var ids []string
 	return Workload{
-		Name: "W2", Title: "read Communication by id", Ceiling: "raw-read",
+		Name: "W2", Title: "read Communication by id", Ceiling: "raw-read", AuditedCeiling: "raw-read-audited",
 		Setup: func(ctx context.Context) error {
 			if err := s.ensureRefs(ctx); err != nil {
 				return err

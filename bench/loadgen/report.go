@@ -64,8 +64,8 @@ func procField(path, key string) string {
 	return ""
 }
 
-// ApplyCeilings sets Ratio on every result whose Ceiling was measured at
-// the same concurrency in results.
+// ApplyCeilings sets Ratio and AuditedRatio on every result whose
+// ceilings were measured at the same concurrency in results.
 func ApplyCeilings(results []Result) {
 	rate := map[string]float64{}
 	key := func(w string, c int) string { return fmt.Sprintf("%s@%d", w, c) }
@@ -74,10 +74,15 @@ func ApplyCeilings(results []Result) {
 			rate[key(r.Workload, r.Concurrency)] = r.Rate
 		}
 	}
-	for i, r := range results {
-		if raw := rate[key(r.Ceiling, r.Concurrency)]; r.Ceiling != "" && raw > 0 && r.Unsupported == "" && r.Failed == "" {
-			results[i].Ratio = r.Rate / raw
+	of := func(r Result, ceiling string) float64 {
+		if raw := rate[key(ceiling, r.Concurrency)]; ceiling != "" && raw > 0 && r.Unsupported == "" && r.Failed == "" {
+			return r.Rate / raw
 		}
+		return 0
+	}
+	for i, r := range results {
+		results[i].Ratio = of(r, r.Ceiling)
+		results[i].AuditedRatio = of(r, r.AuditedCeiling)
 	}
 }
 
@@ -89,13 +94,13 @@ func (rep Report) WriteJSON(w io.Writer) error {
 }
 
 // WriteTable prints the report for people: one line per workload and
-// concurrency, the ratio to the raw ceiling when it was measured.
+// concurrency, the ratios to the raw ceilings when they were measured.
 func (rep Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "%s  %s, %d CPUs, %s  commit %s  %s per level\n\n",
 		rep.Date.Format("2006-01-02 15:04 MST"), rep.Machine.CPU, rep.Machine.CPUs, rep.Machine.Go,
 		orDash(rep.Commit), rep.Duration)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "target\tworkload\tconc\tops\trate\tp50 ms\tp95 ms\tp99 ms\terrors\tpeak RSS\tsrv µs/op\tcpu µs/op\tload\tvs raw\t")
+	fmt.Fprintln(tw, "target\tworkload\tconc\tops\trate\tp50 ms\tp95 ms\tp99 ms\terrors\tpeak RSS\tsrv µs/op\tcpu µs/op\tload\tvs raw\tvs audited\t")
 	for _, r := range rep.Results {
 		switch {
 		case r.Unsupported != "" || r.Failed != "":
@@ -103,11 +108,11 @@ func (rep Report) WriteTable(w io.Writer) error {
 			if what == "" {
 				what = "failed: " + firstLine(r.Failed, 60)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t\t%s\t\t\t\t\t\t\t\t\t\t\n", r.Target, r.Workload, concText(r.Concurrency), what)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\t%s\t\t\t\t\t\t\t\t\t\t\t\n", r.Target, r.Workload, concText(r.Concurrency), what)
 		default:
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f %s\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%.1f\t%s\t\n",
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.0f %s\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t\n",
 				r.Target, r.Workload, r.Concurrency, r.Ops, finite(r.Rate), r.Unit, r.P50ms, r.P95ms, r.P99ms,
-				orDash(r.ErrorSummary()), rss(r.PeakRSSKiB), micros(r.ServerCPUus), micros(r.MachineCPUus), r.Load1, ratio(r))
+				orDash(r.ErrorSummary()), rss(r.PeakRSSKiB), micros(r.ServerCPUus), micros(r.MachineCPUus), r.Load1, ratio(r.Ratio), ratio(r.AuditedRatio))
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -136,11 +141,11 @@ func rss(kib int64) string {
 	return fmt.Sprintf("%.0f MiB", float64(kib)/1024)
 }
 
-func ratio(r Result) string {
-	if r.Ratio == 0 {
+func ratio(x float64) string {
+	if x == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%.2f", r.Ratio)
+	return fmt.Sprintf("%.2f", x)
 }
 
 func orDash(s string) string {

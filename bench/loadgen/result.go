@@ -49,6 +49,10 @@ type Result struct {
 	// is Rate divided by the ceiling's Rate at the same concurrency.
 	Ceiling string  `json:"ceiling,omitempty"`
 	Ratio   float64 `json:"ratio,omitempty"`
+	// AuditedCeiling and AuditedRatio are the same for the ceiling that
+	// also appends an audit row durably (Workload.AuditedCeiling).
+	AuditedCeiling string  `json:"audited_ceiling,omitempty"`
+	AuditedRatio   float64 `json:"audited_ratio,omitempty"`
 }
 
 // ErrorCount is the number of failed operations.

@@ -24,6 +24,11 @@ type Workload struct {
 	Title   string // "create Communication"
 	Unit    string // what the rate counts; "req/s" when empty
 	Ceiling string // the raw workload this is compared with, if any
+	// AuditedCeiling is a second raw workload for reads and searches: the
+	// ceiling's work plus the durable append of an audit row in the same
+	// round trip and commit, the least a server that audits every access
+	// before it answers must do. Writes' ceilings append one already.
+	AuditedCeiling string
 
 	// Setup probes the server and seeds data; an *UnsupportedError makes
 	// the workload "unsupported" instead of failed. May be nil.
@@ -73,11 +78,11 @@ func Run(ctx context.Context, ws []Workload, s Settings) []Result {
 }
 
 // Compare measures each workload of ws and, right after it at each level,
-// the ceiling (from ceilings, by Workload.Ceiling) at the same level, so
-// that both see the same machine: on a shared machine the background load
-// drifts within minutes, and a ratio of figures taken minutes apart would
+// its ceilings (from ceilings, by Workload.Ceiling and AuditedCeiling) at
+// the same level, so that all see the same machine: on a shared machine
+// the background load drifts within minutes, and a ratio of figures taken minutes apart would
 // measure the drift. Ceilings nobody refers to run at the end. Results come
-// grouped: a workload's levels, then its ceiling's.
+// grouped: a workload's levels, then each ceiling's.
 func Compare(ctx context.Context, ws []Workload, s Settings, ceilings []Workload, cs Settings) []Result {
 	byName := map[string]int{}
 	for i, c := range ceilings {
@@ -94,17 +99,27 @@ func Compare(ctx context.Context, ws []Workload, s Settings, ceilings []Workload
 			out = append(out, base)
 			continue
 		}
-		i, paired := byName[w.Ceiling]
-		var cbase Result
-		if paired && !used[i] {
-			used[i] = true
-			if cbase, paired = setup(ctx, ceilings[i], cs); !paired {
-				broken = append(broken, cbase)
-			}
-		} else {
-			paired = false
+		// The workload's ceilings that are here and not measured yet.
+		type pairedCeiling struct {
+			w       Workload
+			base    Result
+			results []Result
 		}
-		var mine, theirs []Result
+		var pairs []*pairedCeiling
+		for _, name := range []string{w.Ceiling, w.AuditedCeiling} {
+			i, ok := byName[name]
+			if !ok || used[i] {
+				continue
+			}
+			used[i] = true
+			cbase, ok := setup(ctx, ceilings[i], cs)
+			if !ok {
+				broken = append(broken, cbase)
+				continue
+			}
+			pairs = append(pairs, &pairedCeiling{w: ceilings[i], base: cbase})
+		}
+		var mine []Result
 		for _, c := range s.Concurrency {
 			if ctx.Err() != nil {
 				break
@@ -112,13 +127,16 @@ func Compare(ctx context.Context, ws []Workload, s Settings, ceilings []Workload
 			r := measure(ctx, w, c, s, base)
 			progress(s.Progress, r)
 			mine = append(mine, r)
-			if paired {
-				r := measure(ctx, ceilings[i], c, cs, cbase)
+			for _, p := range pairs {
+				r := measure(ctx, p.w, c, cs, p.base)
 				progress(cs.Progress, r)
-				theirs = append(theirs, r)
+				p.results = append(p.results, r)
 			}
 		}
-		out = append(append(out, mine...), theirs...)
+		out = append(out, mine...)
+		for _, p := range pairs {
+			out = append(out, p.results...)
+		}
 	}
 	var rest []Workload
 	for i, c := range ceilings {
@@ -132,7 +150,8 @@ func Compare(ctx context.Context, ws []Workload, s Settings, ceilings []Workload
 // setup runs w's Setup and returns the Result every level starts from;
 // false when the workload cannot run, the Result then saying why.
 func setup(ctx context.Context, w Workload, s Settings) (Result, bool) {
-	base := Result{Target: s.Target, Workload: w.Name, Title: w.Title, Unit: w.Unit, Ceiling: w.Ceiling}
+	base := Result{Target: s.Target, Workload: w.Name, Title: w.Title, Unit: w.Unit, Ceiling: w.Ceiling,
+		AuditedCeiling: w.AuditedCeiling}
 	if base.Unit == "" {
 		base.Unit = "req/s"
 	}

@@ -67,6 +67,7 @@ func (s *Suite) tokenSearch() []Workload {
 		q := tokenQuery(sel.Status)
 		out = append(out, Workload{
 			Name: "W3-" + sel.Name, Title: "search " + q, Ceiling: "raw-search-" + sel.Name,
+			AuditedCeiling: "raw-search-" + sel.Name + "-audited",
 			Setup: func(ctx context.Context) error {
 				if err := s.probeSearch(ctx, q); err != nil {
 					return err

@@ -71,11 +71,20 @@ func TestApplyCeilings(t *testing.T) {
 		{Workload: "raw-create", Concurrency: 1, Rate: 200},
 		{Workload: "raw-create", Concurrency: 4, Rate: 400},
 		{Workload: "raw-search-high", Concurrency: 1, Rate: 400},
+		{Workload: "W2", Concurrency: 4, Rate: 300, Ceiling: "raw-read", AuditedCeiling: "raw-read-audited"},
+		{Workload: "raw-read", Concurrency: 4, Rate: 3000},
+		{Workload: "raw-read-audited", Concurrency: 4, Rate: 600},
+		{Workload: "raw-read-audited", Concurrency: 1, Rate: 900},
 	}
 	ApplyCeilings(rs)
-	for i, want := range []float64{0.25, 0.25, 0, 0, 0, 0, 0} {
+	for i, want := range []float64{0.25, 0.25, 0, 0, 0, 0, 0, 0.1, 0, 0, 0} {
 		if rs[i].Ratio != want {
 			t.Errorf("%s c=%d: ratio %v, want %v", rs[i].Workload, rs[i].Concurrency, rs[i].Ratio, want)
+		}
+	}
+	for i, r := range rs {
+		if want := map[string]float64{"W2": 0.5}[r.Workload]; r.AuditedRatio != want {
+			t.Errorf("result %d %s c=%d: audited ratio %v, want %v", i, r.Workload, r.Concurrency, r.AuditedRatio, want)
 		}
 	}
 }
@@ -86,7 +95,8 @@ func TestApplyCeilings(t *testing.T) {
 func TestCompareInterleaves(t *testing.T) {
 	var ran []string
 	wl := func(name, ceiling string, setupErr error) Workload {
-		return Workload{Name: name, Ceiling: ceiling,
+		ceiling, audited, _ := strings.Cut(ceiling, "+")
+		return Workload{Name: name, Ceiling: ceiling, AuditedCeiling: audited,
 			Setup: func(context.Context) error { return setupErr },
 			NewWorker: func(ctx context.Context, i, n int) (Op, error) {
 				if i == 0 {
@@ -99,16 +109,16 @@ func TestCompareInterleaves(t *testing.T) {
 	cs := s
 	cs.Target = "raw"
 	results := Compare(context.Background(),
-		[]Workload{wl("A", "rc", nil), wl("B", "rd", &UnsupportedError{Status: 501, What: "search"})}, s,
-		[]Workload{wl("rc", "", nil), wl("rd", "", nil)}, cs)
-	if got, want := strings.Join(ran, " "), "A@1 rc@1 A@2 rc@2 rd@1 rd@2"; got != want {
+		[]Workload{wl("A", "rc+ra", nil), wl("B", "rd", &UnsupportedError{Status: 501, What: "search"})}, s,
+		[]Workload{wl("rc", "", nil), wl("rd", "", nil), wl("ra", "", nil)}, cs)
+	if got, want := strings.Join(ran, " "), "A@1 rc@1 ra@1 A@2 rc@2 ra@2 rd@1 rd@2"; got != want {
 		t.Errorf("ran %s, want %s", got, want)
 	}
 	var order []string
 	for _, r := range results {
 		order = append(order, fmt.Sprintf("%s@%d%s", r.Workload, r.Concurrency, r.Unsupported))
 	}
-	if got, want := strings.Join(order, " "), "A@1 A@2 rc@1 rc@2 B@0unsupported (501) rd@1 rd@2"; got != want {
+	if got, want := strings.Join(order, " "), "A@1 A@2 rc@1 rc@2 ra@1 ra@2 B@0unsupported (501) rd@1 rd@2"; got != want {
 		t.Errorf("results %s, want %s", got, want)
 	}
 }

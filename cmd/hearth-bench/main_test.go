@@ -43,7 +43,7 @@ func TestCompare(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("report: %v\n%s", err, stdout.String())
 	}
-	ratios := map[string]int{}
+	ratios, audited := map[string]int{}, map[string]int{}
 	for _, r := range rep.Results {
 		if r.Failed != "" {
 			t.Errorf("%s %s failed: %s", r.Target, r.Workload, r.Failed)
@@ -51,11 +51,22 @@ func TestCompare(t *testing.T) {
 		if r.Ratio > 0 {
 			ratios[r.Workload]++
 		}
+		if r.AuditedRatio > 0 {
+			audited[r.Workload]++
+		}
 	}
-	for _, w := range []string{"W1", "W2", "W5", "W6"} {
+	for _, w := range []string{"W1", "W2", "W3-high", "W3-low", "W3-unique", "W5", "W6"} {
 		if ratios[w] != 2 {
 			t.Errorf("%s has a ratio at %d of 2 levels", w, ratios[w])
 		}
+	}
+	for _, w := range []string{"W2", "W3-high", "W3-low", "W3-unique"} {
+		if audited[w] != 2 {
+			t.Errorf("%s has a ratio to its audited ceiling at %d of 2 levels", w, audited[w])
+		}
+	}
+	if len(audited) != 4 {
+		t.Errorf("audited ratios for %v, want W2 and W3 only", audited)
 	}
 	notes := strings.Join(rep.Notes, "\n")
 	if !strings.Contains(notes, "QueryExecModeExec") {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hearth-fhir/hearth/bench/loadgen"
@@ -96,6 +98,9 @@ SELECT count(*) FROM r`
 	RETURNING 1)
 , d AS (DELETE FROM token_idx WHERE tenant_id = $1 AND type = $2 AND id = $3 AND EXISTS (SELECT 1 FROM r))` + pgSideWrites
 
+	// pgAuditInsert appends the audit row of a read or search.
+	pgAuditInsert = `INSERT INTO audit_events (tenant_id, recorded, action, type, id, body) VALUES ($1, $2, $3, $4, $5, $6)`
+
 	pgRead = `SELECT version, last_updated, deleted, body FROM resources WHERE tenant_id = $1 AND type = $2 AND id = $3`
 
 	// The search Hearth's token search will run: index rows of the
@@ -169,14 +174,30 @@ func (p *postgres) update(ctx context.Context, r row, audit []byte) error {
 	return p.write(ctx, pgUpdate, r, audit, "U", r.version-1)
 }
 
-func (p *postgres) read(ctx context.Context, id string) error {
+// read selects a row by key. Given an audit row, the select and the row's
+// insert go as one pgx batch: one round trip, one implicit transaction,
+// one commit.
+func (p *postgres) read(ctx context.Context, id string, audit []byte) error {
 	var (
 		version, lastUpdated int64
 		deleted              bool
 		body                 []byte
 	)
-	err := p.pool.QueryRow(ctx, pgRead, tenant, "Communication", id).Scan(&version, &lastUpdated, &deleted, &body)
-	if err != nil {
+	if audit == nil {
+		if err := p.pool.QueryRow(ctx, pgRead, tenant, "Communication", id).Scan(&version, &lastUpdated, &deleted, &body); err != nil {
+			return dbError{err}
+		}
+		return nil
+	}
+	b := &pgx.Batch{}
+	b.Queue(pgRead, tenant, "Communication", id)
+	b.Queue(pgAuditInsert, tenant, time.Now().UnixMicro(), "R", "Communication", id, audit)
+	br := p.pool.SendBatch(ctx, b)
+	err := br.QueryRow().Scan(&version, &lastUpdated, &deleted, &body)
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if err := errors.Join(err, br.Close()); err != nil {
 		return dbError{err}
 	}
 	return nil
@@ -187,19 +208,36 @@ func (p *postgres) read(ctx context.Context, id string) error {
 // cached generic plan of a prepared statement is orders of magnitude slower
 // on skewed codes. Like Hearth's store it asks for binary results in the
 // same round trip (QueryExecModeExec would ask for text, hex-encoding the
-// bodies).
-func (p *postgres) search(ctx context.Context, status string) (int, error) {
+// bodies). Given an audit row, its insert follows in the same round trip
+// and implicit transaction.
+func (p *postgres) search(ctx context.Context, status string, audit []byte) (int, error) {
 	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
 		return 0, dbError{err}
 	}
 	defer conn.Release()
+	pc := conn.Conn()
 	var params pgx.ExtendedQueryBuilder
-	if err := params.Build(conn.Conn().TypeMap(), nil, []any{tenant, status}); err != nil {
+	if err := params.Build(pc.TypeMap(), nil, []any{tenant, status}); err != nil {
 		return 0, dbError{err}
 	}
-	rows := pgx.RowsFromResultReader(conn.Conn().TypeMap(), conn.Conn().PgConn().ExecParams(ctx, pgSearch,
-		params.ParamValues, nil, params.ParamFormats, []int16{pgx.BinaryFormatCode}))
+	binary := []int16{pgx.BinaryFormatCode}
+	if audit != nil {
+		batch := &pgconn.Batch{}
+		batch.ExecParams(pgSearch, params.ParamValues, nil, params.ParamFormats, binary)
+		var insert pgx.ExtendedQueryBuilder
+		if err := insert.Build(pc.TypeMap(), nil, []any{tenant, time.Now().UnixMicro(), "E", "Communication", "?status=" + status, audit}); err != nil {
+			return 0, dbError{err}
+		}
+		batch.ExecParams(pgAuditInsert, insert.ParamValues, nil, insert.ParamFormats, nil)
+		results, err := pc.PgConn().ExecBatch(ctx, batch).ReadAll()
+		if err != nil {
+			return 0, dbError{err}
+		}
+		return len(results[0].Rows), nil
+	}
+	rows := pgx.RowsFromResultReader(pc.TypeMap(), pc.PgConn().ExecParams(ctx, pgSearch,
+		params.ParamValues, nil, params.ParamFormats, binary))
 	defer rows.Close()
 	n := 0
 	for rows.Next() {

@@ -67,11 +67,13 @@ type backend interface {
 	create(ctx context.Context, r row, audit []byte) error
 	// update replaces version r.version-1 the same way, tokens replaced.
 	update(ctx context.Context, r row, audit []byte) error
-	// read selects the current version by key.
-	read(ctx context.Context, id string) error
+	// read selects the current version by key; given an audit row, it
+	// appends the row in the same transaction, committed before it returns.
+	read(ctx context.Context, id string, audit []byte) error
 	// search returns the first page (20) of Communications with a status,
-	// newest first, joining token_idx to resources.
-	search(ctx context.Context, status string) (int, error)
+	// newest first, joining token_idx to resources; given an audit row,
+	// as read does.
+	search(ctx context.Context, status string, audit []byte) (int, error)
 	// insertBundle writes one bundle's rows in one transaction, the
 	// resources under ids, now as their last_updated and audit time.
 	insertBundle(ctx context.Context, b *importBundle, ids []string, now int64) error
@@ -127,8 +129,9 @@ func (r *Runner) Close() error {
 func Ceilings() map[string][]string {
 	return map[string][]string{
 		"W1": {"raw-create"},
-		"W2": {"raw-read"},
-		"W3": {"raw-search-high", "raw-search-low", "raw-search-unique"},
+		"W2": {"raw-read", "raw-read-audited"},
+		"W3": {"raw-search-high", "raw-search-high-audited", "raw-search-low", "raw-search-low-audited",
+			"raw-search-unique", "raw-search-unique-audited"},
 		"W5": {"raw-import"},
 		"W6": {"raw-update"},
 	}
@@ -145,7 +148,7 @@ func (r *Runner) Workloads(names []string) []loadgen.Workload {
 		out = append(out, r.createWorkload())
 	}
 	if want("W2") {
-		out = append(out, r.readWorkload())
+		out = append(out, r.readWorkload(false), r.readWorkload(true))
 	}
 	if want("W3") {
 		out = append(out, r.searchWorkloads()...)
@@ -173,15 +176,20 @@ func communication(id string, version int64, status string) row {
 	}}
 }
 
-// auditEvent is the ~600-byte AuditEvent a write will carry once Hearth
-// audits (IHE BALP shape).
+// auditEvent is the ~600-byte AuditEvent of a write (IHE BALP shape).
 func auditEvent(action, typ, id string, version int64) []byte {
+	return auditOf(map[string]string{"C": "create", "U": "update"}[action], action, fmt.Sprintf("%s/%s/_history/%d", typ, id, version))
+}
+
+// auditOf is an AuditEvent of the interaction subtype and action on what
+// (a reference or a query).
+func auditOf(subtype, action, what string) []byte {
 	return fmt.Appendf(nil, `{"resourceType":"AuditEvent","type":{"system":"http://terminology.hl7.org/CodeSystem/audit-event-type","code":"rest","display":"RESTful Operation"},`+
 		`"subtype":[{"system":"http://hl7.org/fhir/restful-interaction","code":"%s"}],"action":"%s","recorded":"%s","outcome":"0",`+
 		`"agent":[{"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},"who":{"identifier":{"system":"urn:hearth:client","value":"bench"}},"requestor":true,"network":{"address":"127.0.0.1","type":"2"}}],`+
 		`"source":{"observer":{"display":"hearth-bench raw"},"type":[{"system":"http://terminology.hl7.org/CodeSystem/security-source-type","code":"4"}]},`+
-		`"entity":[{"what":{"reference":"%s/%s/_history/%d"},"type":{"system":"http://terminology.hl7.org/CodeSystem/audit-entity-type","code":"2"}}]}`,
-		map[string]string{"C": "create", "U": "update"}[action], action, time.Now().UTC().Format(time.RFC3339Nano), typ, id, version)
+		`"entity":[{"what":{"reference":%q},"type":{"system":"http://terminology.hl7.org/CodeSystem/audit-entity-type","code":"2"}}]}`,
+		subtype, action, time.Now().UTC().Format(time.RFC3339Nano), what)
 }
 
 // scratchName is a fresh name for the scratch schema or table prefix.

@@ -71,14 +71,31 @@ func TestRawSmoke(t *testing.T) {
 				}
 			}
 			checkImported(t, imported, rows)
+			// The audited read and searches commit their audit rows; the
+			// plain ones write none.
+			reads, searches := 0, 0
+			for _, res := range results {
+				switch res.Workload {
+				case "raw-read-audited":
+					reads += int(res.Ops)
+				case "raw-search-high-audited", "raw-search-low-audited", "raw-search-unique-audited":
+					searches += int(res.Ops)
+				}
+			}
+			if got := rows("audit_events", "action = 'R'"); got != reads || reads == 0 {
+				t.Errorf("%d read audit rows after %d audited reads", got, reads)
+			}
+			if got := rows("audit_events", "action = 'E'"); got != searches || searches == 0 {
+				t.Errorf("%d search audit rows after %d audited searches", got, searches)
+			}
 			if err := r.Close(); err != nil {
 				t.Fatal(err)
 			}
 			if n := scratch(); n != 0 {
 				t.Errorf("%d scratch objects left after Close", n)
 			}
-			if len(results) != 2*7 {
-				t.Errorf("%d results, want 14", len(results))
+			if len(results) != 2*11 {
+				t.Errorf("%d results, want 22", len(results))
 			}
 			if notes := strings.Join(r.Notes(), "\n"); !strings.Contains(notes, "raw-import: 1 bundles, 2 resources") {
 				t.Errorf("notes do not describe the import set: %s", notes)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -259,45 +260,69 @@ func (s *sqliteDB) update(ctx context.Context, r row, audit []byte) error {
 	})
 }
 
-func (s *sqliteDB) read(ctx context.Context, id string) error {
-	var (
-		version, lastUpdated int64
-		deleted              bool
-		body                 []byte
-	)
-	err := s.reader.QueryRowContext(ctx, s.sql(`SELECT version, last_updated, deleted, body FROM {p}resources
-		WHERE tenant_id = ? AND type = 'Communication' AND id = ?`), tenant, id).Scan(&version, &lastUpdated, &deleted, &body)
-	if err != nil {
-		return dbError{err}
-	}
-	return nil
+// querier is the reader pool or the write transaction.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func (s *sqliteDB) search(ctx context.Context, status string) (int, error) {
-	rows, err := s.reader.QueryContext(ctx, s.sql(`SELECT r.id, r.version, r.last_updated, r.body
-		FROM {p}token_idx t JOIN {p}resources r ON r.tenant_id = t.tenant_id AND r.type = t.type AND r.id = t.id
-		WHERE t.tenant_id = ? AND t.type = 'Communication' AND t.param = 'status' AND t.code = ? AND NOT r.deleted
-		ORDER BY r.last_updated DESC, r.id LIMIT 20`), tenant, status)
-	if err != nil {
-		return 0, dbError{err}
+// audited runs op on the reader, or, given an audit row, in one write
+// transaction with the row's insert: SQLite has no round trips to save, so
+// the audited form differs by the insert and the commit.
+func (s *sqliteDB) audited(ctx context.Context, audit []byte, action, what string, op func(querier) error) error {
+	if audit == nil {
+		if err := op(s.reader); err != nil {
+			return dbError{err}
+		}
+		return nil
 	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := op(tx); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.sql(`INSERT INTO {p}audit_events (tenant_id, recorded, action, type, id, body)
+			VALUES (?, ?, ?, 'Communication', ?, ?)`), tenant, time.Now().UnixMicro(), action, what, audit)
+		return err
+	})
+}
+
+func (s *sqliteDB) read(ctx context.Context, id string, audit []byte) error {
+	return s.audited(ctx, audit, "R", id, func(q querier) error {
 		var (
-			id                   string
 			version, lastUpdated int64
+			deleted              bool
 			body                 []byte
 		)
-		if err := rows.Scan(&id, &version, &lastUpdated, &body); err != nil {
-			return n, dbError{err}
+		return q.QueryRowContext(ctx, s.sql(`SELECT version, last_updated, deleted, body FROM {p}resources
+			WHERE tenant_id = ? AND type = 'Communication' AND id = ?`), tenant, id).Scan(&version, &lastUpdated, &deleted, &body)
+	})
+}
+
+func (s *sqliteDB) search(ctx context.Context, status string, audit []byte) (int, error) {
+	n := 0
+	err := s.audited(ctx, audit, "E", "?status="+status, func(q querier) error {
+		rows, err := q.QueryContext(ctx, s.sql(`SELECT r.id, r.version, r.last_updated, r.body
+			FROM {p}token_idx t JOIN {p}resources r ON r.tenant_id = t.tenant_id AND r.type = t.type AND r.id = t.id
+			WHERE t.tenant_id = ? AND t.type = 'Communication' AND t.param = 'status' AND t.code = ? AND NOT r.deleted
+			ORDER BY r.last_updated DESC, r.id LIMIT 20`), tenant, status)
+		if err != nil {
+			return err
 		}
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		return n, dbError{err}
-	}
-	return n, nil
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				id                   string
+				version, lastUpdated int64
+				body                 []byte
+			)
+			if err := rows.Scan(&id, &version, &lastUpdated, &body); err != nil {
+				return err
+			}
+			n++
+		}
+		return rows.Err()
+	})
+	return n, err
 }
 
 func (s *sqliteDB) load(ctx context.Context, rows []row) error {

@@ -27,9 +27,12 @@ func (r *Runner) createWorkload() loadgen.Workload {
 	}
 }
 
-// readWorkload is W2's ceiling: select a seeded row by key.
-func (r *Runner) readWorkload() loadgen.Workload {
-	return loadgen.Workload{
+// readWorkload is W2's ceiling: select a seeded row by key. Audited, it
+// also appends the read's audit row in the same round trip and commit:
+// what a server that audits every read before answering cannot do less
+// than.
+func (r *Runner) readWorkload(audited bool) loadgen.Workload {
+	w := loadgen.Workload{
 		Name: "raw-read", Title: "select resource by key",
 		Setup: func(ctx context.Context) error {
 			if r.readIDs != nil {
@@ -48,10 +51,19 @@ func (r *Runner) readWorkload() loadgen.Workload {
 		NewWorker: func(ctx context.Context, i, n int) (loadgen.Op, error) {
 			rng := r.rng(i)
 			return func(ctx context.Context) (int, error) {
-				return 1, r.b.read(ctx, r.readIDs[rng.IntN(len(r.readIDs))])
+				id := r.readIDs[rng.IntN(len(r.readIDs))]
+				var record []byte
+				if audited {
+					record = auditOf("read", "R", "Communication/"+id)
+				}
+				return 1, r.b.read(ctx, id, record)
 			}, nil
 		},
 	}
+	if audited {
+		w.Name, w.Title = w.Name+"-audited", w.Title+" + audit row, one transaction"
+	}
+	return w
 }
 
 // updateWorkload is W6's ceiling: a version-checked update of a row of the
@@ -76,20 +88,31 @@ func (r *Runner) updateWorkload() loadgen.Workload {
 	}
 }
 
-// searchWorkloads are W3's ceilings at its three selectivities.
+// searchWorkloads are W3's ceilings at its three selectivities, each
+// without and with the search's audit row (as readWorkload).
 func (r *Runner) searchWorkloads() []loadgen.Workload {
 	var out []loadgen.Workload
 	for _, sel := range loadgen.Selectivities() {
-		out = append(out, loadgen.Workload{
-			Name: "raw-search-" + sel.Name, Title: "token_idx ⋈ resources status=" + sel.Status + " order by last_updated desc limit 20",
-			Setup: r.seedSearch,
-			NewWorker: func(ctx context.Context, i, n int) (loadgen.Op, error) {
-				return func(ctx context.Context) (int, error) {
-					_, err := r.b.search(ctx, sel.Status)
-					return 1, err
-				}, nil
-			},
-		})
+		for _, audited := range []bool{false, true} {
+			w := loadgen.Workload{
+				Name: "raw-search-" + sel.Name, Title: "token_idx ⋈ resources status=" + sel.Status + " order by last_updated desc limit 20",
+				Setup: r.seedSearch,
+				NewWorker: func(ctx context.Context, i, n int) (loadgen.Op, error) {
+					return func(ctx context.Context) (int, error) {
+						var record []byte
+						if audited {
+							record = auditOf("search-type", "E", "Communication?status="+sel.Status)
+						}
+						_, err := r.b.search(ctx, sel.Status, record)
+						return 1, err
+					}, nil
+				},
+			}
+			if audited {
+				w.Name, w.Title = w.Name+"-audited", w.Title+" + audit row, one transaction"
+			}
+			out = append(out, w)
+		}
 	}
 	return out
 }
@@ -118,7 +141,7 @@ func (r *Runner) seedSearch(ctx context.Context) error {
 		want[st]++
 	}
 	for _, sel := range loadgen.Selectivities() {
-		got, err := r.b.search(ctx, sel.Status)
+		got, err := r.b.search(ctx, sel.Status, nil)
 		if err != nil {
 			return err
 		}
