@@ -269,3 +269,69 @@ func (s *gatedStore) CommitGroup(ctx context.Context, tenant string, ws []store.
 	}
 	return store.CommitGroup(ctx, s.Store, tenant, ws, head, entries, held)
 }
+
+// A request that finds nothing committing commits on its own; when the
+// chain head moved beside the committer since its last group, that commit
+// fails on its guard and the request commits alone on the locked head.
+func TestCommitterLoneRequestAfterTheHeadMoved(t *testing.T) {
+	onEachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		l := audit.NewLog(audit.ServerRef{Name: "hearth"})
+		recs := records(t, l, 0, 3)
+		var commits []observed // one request at a time: no lock needed
+		c := audit.NewCommitter(st, audit.WithCommitObserver(func(n int, _ time.Duration, err error) {
+			commits = append(commits, observed{n, err})
+		}))
+		defer c.Close()
+		if err := c.Commit(ctx, "t1", recs[0]); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Tx(ctx, "t1", func(tx store.Tx) error { return audit.Append(ctx, tx, recs[1]) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Commit(ctx, "t1", recs[2]); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := audit.Verify(ctx, st.(store.AuditLog), "t1")
+		if err != nil || rep.Break != nil || rep.Checked != 3 {
+			t.Errorf("Verify = %+v, %v; want 3 entries", rep, err)
+		}
+		if len(commits) != 3 || commits[0].err != nil || !fhir.IsKind(commits[1].err, fhir.KindConflict) || commits[2].err != nil {
+			t.Errorf("commits %v, want one, one conflict, one", commits)
+		}
+	})
+}
+
+// Close waits for a request that is committing on its own, and no request
+// commits after it.
+func TestCommitterCloseWaitsForALoneCommit(t *testing.T) {
+	onEachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		l := audit.NewLog(audit.ServerRef{Name: "hearth"})
+		recs := records(t, l, 0, 2)
+		gs := &gatedStore{Store: st, entered: make(chan struct{}), gate: make(chan struct{})}
+		c := audit.NewCommitter(gs)
+		committed := make(chan error, 1)
+		go func() { committed <- c.Commit(ctx, "t1", recs[0]) }()
+		<-gs.entered
+		closed := make(chan struct{})
+		go func() { c.Close(); close(closed) }()
+		select {
+		case <-closed:
+			t.Fatal("Close returned while a commit was at the gate")
+		case <-time.After(100 * time.Millisecond):
+		}
+		close(gs.gate)
+		<-closed
+		if err := <-committed; err != nil {
+			t.Errorf("the lone commit: %v", err)
+		}
+		if err := c.Commit(ctx, "t1", recs[1]); err != audit.ErrClosed {
+			t.Errorf("Commit after Close = %v, want ErrClosed", err)
+		}
+		rep, err := audit.Verify(ctx, st.(store.AuditLog), "t1")
+		if err != nil || rep.Break != nil || rep.Checked != 1 {
+			t.Errorf("Verify = %+v, %v; want 1 entry", rep, err)
+		}
+	})
+}
