@@ -239,19 +239,8 @@ func (p *postgres) search(ctx context.Context, status string, audit []byte) (int
 	rows := pgx.RowsFromResultReader(pc.TypeMap(), pc.PgConn().ExecParams(ctx, pgSearch,
 		params.ParamValues, nil, params.ParamFormats, binary))
 	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		var (
-			id                   string
-			version, lastUpdated int64
-			body                 []byte
-		)
-		if err := rows.Scan(&id, &version, &lastUpdated, &body); err != nil {
-			return n, dbError{err}
-		}
-		n++
-	}
-	if err := rows.Err(); err != nil {
+	n, err := scanPage(rows)
+	if err != nil {
 		return n, dbError{err}
 	}
 	return n, nil

@@ -192,6 +192,31 @@ func auditOf(subtype, action, what string) []byte {
 		subtype, action, time.Now().UTC().Format(time.RFC3339Nano), what)
 }
 
+// resultRows is what database/sql's and pgx's result rows have in common.
+type resultRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// scanPage reads a search page's rows (id, version, last_updated, body)
+// into Go values, as a server would, and counts them.
+func scanPage(rs resultRows) (int, error) {
+	n := 0
+	for rs.Next() {
+		var (
+			id                   string
+			version, lastUpdated int64
+			body                 []byte
+		)
+		if err := rs.Scan(&id, &version, &lastUpdated, &body); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, rs.Err()
+}
+
 // scratchName is a fresh name for the scratch schema or table prefix.
 func scratchName() string {
 	return "hearth_bench_" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")

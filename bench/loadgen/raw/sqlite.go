@@ -309,18 +309,8 @@ func (s *sqliteDB) search(ctx context.Context, status string, audit []byte) (int
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			var (
-				id                   string
-				version, lastUpdated int64
-				body                 []byte
-			)
-			if err := rows.Scan(&id, &version, &lastUpdated, &body); err != nil {
-				return err
-			}
-			n++
-		}
-		return rows.Err()
+		n, err = scanPage(rows)
+		return err
 	})
 	return n, err
 }
