@@ -230,11 +230,18 @@ func (p *postgres) search(ctx context.Context, status string, audit []byte) (int
 			return 0, dbError{err}
 		}
 		batch.ExecParams(pgAuditInsert, insert.ParamValues, nil, insert.ParamFormats, nil)
-		results, err := pc.PgConn().ExecBatch(ctx, batch).ReadAll()
-		if err != nil {
-			return 0, dbError{err}
+		results := pc.PgConn().ExecBatch(ctx, batch)
+		n := 0
+		if results.NextResult() {
+			rows := pgx.RowsFromResultReader(pc.TypeMap(), results.ResultReader())
+			n, err = scanPage(rows)
+			rows.Close()
 		}
-		return len(results[0].Rows), nil
+		// Close reads the insert's result and reports the first error.
+		if err := errors.Join(err, results.Close()); err != nil {
+			return n, dbError{err}
+		}
+		return n, nil
 	}
 	rows := pgx.RowsFromResultReader(pc.TypeMap(), pc.PgConn().ExecParams(ctx, pgSearch,
 		params.ParamValues, nil, params.ParamFormats, binary))
