@@ -339,33 +339,46 @@ func (c *Committer) dispatch(batch []*pending, window []*flight) []*flight {
 	return append(window, f)
 }
 
-// commit commits f's groups one after the other; the store's held of the
-// last one closes f.held.
+// commit commits f's groups, one per tenant, each on a goroutine of its
+// own: they continue different chains, so they need not wait for each
+// other, and a second tenant's group commits beside the first's instead
+// of after it. f.held closes once every group holds its chain head, or is
+// done.
 func (f *flight) commit(st TxRunner, observe CommitObserver) {
 	defer close(f.done)
-	var once sync.Once
-	defer once.Do(func() { close(f.held) })
 	// Not a request's context: one request giving up must not fail the
 	// others' commit. Bounded, so that a database that stops answering
 	// fails the waiting requests instead of holding them forever.
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
-	for i, g := range f.groups {
-		var held func(store.AuditHead)
-		last := i == len(f.groups)-1
-		if last {
-			held = func(h store.AuditHead) { once.Do(func() { g.leaves = &h; close(f.held) }) }
+	var mu sync.Mutex
+	holding := len(f.groups) // groups yet to hold their head
+	hold := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if holding--; holding == 0 {
+			close(f.held)
 		}
-		var after store.AuditHead
-		err := observe.timed(len(g.ps), func() (err error) {
-			after, err = store.CommitGroup(ctx, st, g.tenant, writesOf(g.ps), g.head, g.entries, held)
-			return err
-		})
-		if !last && err == nil {
-			g.leaves = &after
-		}
-		g.err = err
 	}
+	var wg sync.WaitGroup
+	for _, g := range f.groups {
+		wg.Go(func() {
+			var once sync.Once
+			held := func(h store.AuditHead) { once.Do(func() { g.leaves = &h; hold() }) }
+			var after store.AuditHead
+			g.err = observe.timed(len(g.ps), func() (err error) {
+				after, err = store.CommitGroup(ctx, st, g.tenant, writesOf(g.ps), g.head, g.entries, held)
+				return err
+			})
+			once.Do(func() { // the store never said
+				if g.err == nil {
+					g.leaves = &after
+				}
+				hold()
+			})
+		})
+	}
+	wg.Wait()
 }
 
 // apply takes the heads f's groups leave into c.heads, once f holds them:

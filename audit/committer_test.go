@@ -335,3 +335,75 @@ func TestCommitterCloseWaitsForALoneCommit(t *testing.T) {
 		}
 	})
 }
+
+// The groups of two tenants sent together commit beside each other, not
+// one after the other: each continues its own chain.
+func TestCommitterTenantsCommitTogether(t *testing.T) {
+	onEachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		l := audit.NewLog(audit.ServerRef{Name: "hearth"})
+		recs := records(t, l, 0, 3)
+		ms := &meetingStore{Store: st, entered: make(chan struct{}), gate: make(chan struct{}), began: map[string]bool{}, met: make(chan struct{})}
+		c := audit.NewCommitter(ms)
+		defer c.Close()
+		errs := make([]error, 3)
+		var wg sync.WaitGroup
+		// The first request's group waits at the gate; one request of each
+		// tenant queues behind it, and the two go as one batch.
+		wg.Go(func() { errs[0] = c.Commit(ctx, "t1", recs[0]) })
+		<-ms.entered
+		wg.Go(func() { errs[1] = c.Commit(ctx, "t1", recs[1]) })
+		wg.Go(func() { errs[2] = c.Commit(ctx, "t2", recs[2]) })
+		time.Sleep(200 * time.Millisecond) // for both to queue
+		close(ms.gate)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("request %d: %v", i, err)
+			}
+		}
+		if n := ms.apart.Load(); n > 0 {
+			t.Errorf("%d groups began while the other tenant's had not", n)
+		}
+		for tenant, want := range map[string]int64{"t1": 2, "t2": 1} {
+			rep, err := audit.Verify(ctx, st.(store.AuditLog), tenant)
+			if err != nil || rep.Break != nil || rep.Checked != want {
+				t.Errorf("Verify(%s) = %+v, %v; want %d entries", tenant, rep, err, want)
+			}
+		}
+	})
+}
+
+// meetingStore holds its first group at a gate until the test opens it;
+// every later group waits, a bounded time, for the groups of both tenants
+// to have begun, and counts the groups that waited in vain.
+type meetingStore struct {
+	store.Store
+	entered, gate chan struct{}
+	calls         atomic.Int64
+	mu            sync.Mutex
+	began         map[string]bool
+	met           chan struct{} // closed once t1's and t2's groups have begun
+	meet          sync.Once
+	apart         atomic.Int64
+}
+
+func (s *meetingStore) CommitGroup(ctx context.Context, tenant string, ws []store.Write, head store.AuditHead, entries []store.AuditEntry, held func(store.AuditHead)) (store.AuditHead, error) {
+	if s.calls.Add(1) == 1 {
+		close(s.entered)
+		<-s.gate
+	} else {
+		s.mu.Lock()
+		s.began[tenant] = true
+		if s.began["t1"] && s.began["t2"] {
+			s.meet.Do(func() { close(s.met) })
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.met:
+		case <-time.After(2 * time.Second):
+			s.apart.Add(1)
+		}
+	}
+	return store.CommitGroup(ctx, s.Store, tenant, ws, head, entries, held)
+}
