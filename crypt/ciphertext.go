@@ -25,7 +25,8 @@ func splitHeader(ct []byte) (version int, head, sealed []byte, err error) {
 		return 0, nil, nil, ErrMalformed
 	}
 	v, n := binary.Uvarint(ct[1:])
-	if n <= 0 || v == 0 || v > math.MaxInt32 || n != len(binary.AppendUvarint(nil, v)) {
+	var shortest [binary.MaxVarintLen64]byte
+	if n <= 0 || v == 0 || v > math.MaxInt32 || n != binary.PutUvarint(shortest[:], v) {
 		// n must also be the shortest encoding: one version, one header.
 		return 0, nil, nil, ErrMalformed
 	}

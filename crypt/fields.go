@@ -219,7 +219,7 @@ func openValue(val []byte, at string, open func(at string, ct []byte) ([]byte, e
 	if ms, ok, err := objectMembers(val); err != nil {
 		return nil, false, err
 	} else if ok {
-		if slices.ContainsFunc(ms, func(m member) bool { return m.name() == envelopeKey }) {
+		if slices.ContainsFunc(ms, func(m member) bool { return m.is(envelopeKey) }) {
 			// An envelope, or something made to look like one: either way
 			// not data to serve as it is.
 			if len(ms) != 1 {
@@ -290,7 +290,7 @@ func envelopeCiphertext(val []byte) ([]byte, error) {
 	if len(val) < 2 || val[0] != '"' || val[len(val)-1] != '"' {
 		return nil, ErrMalformed
 	}
-	ct, err := b64.DecodeString(string(val[1 : len(val)-1]))
+	ct, err := b64.AppendDecode(nil, val[1:len(val)-1])
 	if err != nil {
 		return nil, ErrMalformed
 	}

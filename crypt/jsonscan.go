@@ -34,6 +34,15 @@ func (m member) name() string {
 	return s
 }
 
+// is reports whether the member's key is name, without decoding a key
+// that has no escapes.
+func (m member) is(name string) bool {
+	if bytes.IndexByte(m.rawKey, '\\') < 0 {
+		return string(m.rawKey[1:len(m.rawKey)-1]) == name
+	}
+	return m.name() == name
+}
+
 // objectMembers splits a JSON object; ok is false when b is not an object.
 func objectMembers(b []byte) (ms []member, ok bool, err error) {
 	i := skipSpace(b, 0)
@@ -44,6 +53,9 @@ func objectMembers(b []byte) (ms []member, ok bool, err error) {
 	if i < len(b) && b[i] == '}' {
 		return nil, true, checkEnd(b, i+1)
 	}
+	// One allocation for the members of most elements; a resource's top
+	// level grows it once or twice.
+	ms = make([]member, 0, 8)
 	for {
 		if i >= len(b) || b[i] != '"' {
 			return nil, true, errJSON
