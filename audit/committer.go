@@ -339,8 +339,13 @@ func (c *Committer) dispatch(batch []*pending, window []*flight) []*flight {
 	return append(window, f)
 }
 
-// commit commits f's groups, one per tenant, each on a goroutine of its
-// own: they continue different chains, so they need not wait for each
+// tenantsAtOnce bounds how many groups of one batch (one per tenant)
+// commit at the same time: each holds a database connection, and reads
+// need some too.
+const tenantsAtOnce = 4
+
+// commit commits f's groups, one per tenant, up to tenantsAtOnce at a
+// time: they continue different chains, so they need not wait for each
 // other, and a second tenant's group commits beside the first's instead
 // of after it. f.held closes once every group holds its chain head, or is
 // done.
@@ -361,8 +366,11 @@ func (f *flight) commit(st TxRunner, observe CommitObserver) {
 		}
 	}
 	var wg sync.WaitGroup
+	slots := make(chan struct{}, tenantsAtOnce)
 	for _, g := range f.groups {
+		slots <- struct{}{}
 		wg.Go(func() {
+			defer func() { <-slots }()
 			var once sync.Once
 			held := func(h store.AuditHead) { once.Do(func() { g.leaves = &h; hold() }) }
 			var after store.AuditHead

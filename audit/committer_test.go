@@ -2,6 +2,8 @@ package audit_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -203,23 +205,9 @@ func TestCommitterRetriesTheGroup(t *testing.T) {
 			commits = append(commits, observed{n, err})
 		}))
 		defer c.Close()
-		errs := make([]error, queued+1)
-		var wg sync.WaitGroup
 		// The first request's group waits at the gate; the others queue
 		// behind it and go as the second group, under which the head moves.
-		wg.Go(func() { errs[0] = c.Commit(ctx, "t1", recs[0]) })
-		<-gs.entered
-		for i := 1; i <= queued; i++ {
-			wg.Go(func() { errs[i] = c.Commit(ctx, "t1", recs[i]) })
-		}
-		time.Sleep(200 * time.Millisecond) // for all of them to queue
-		close(gs.gate)
-		wg.Wait()
-		for i, err := range errs {
-			if err != nil {
-				t.Errorf("request %d: %v", i, err)
-			}
-		}
+		commitBehindGate(t, c, gs.entered, gs.gate, slices.Repeat([]string{"t1"}, queued+1), recs)
 		rep, err := audit.Verify(ctx, st.(store.AuditLog), "t1")
 		if err != nil || rep.Break != nil || rep.Checked != queued+2 {
 			t.Errorf("Verify = %+v, %v; want %d entries", rep, err, queued+2)
@@ -343,25 +331,13 @@ func TestCommitterTenantsCommitTogether(t *testing.T) {
 		ctx := context.Background()
 		l := audit.NewLog(audit.ServerRef{Name: "hearth"})
 		recs := records(t, l, 0, 3)
-		ms := &meetingStore{Store: st, entered: make(chan struct{}), gate: make(chan struct{}), began: map[string]bool{}, met: make(chan struct{})}
+		ms := &meetingStore{firstGated: firstGated{Store: st, entered: make(chan struct{}), gate: make(chan struct{})},
+			began: map[string]bool{}, met: make(chan struct{})}
 		c := audit.NewCommitter(ms)
 		defer c.Close()
-		errs := make([]error, 3)
-		var wg sync.WaitGroup
-		// The first request's group waits at the gate; one request of each
-		// tenant queues behind it, and the two go as one batch.
-		wg.Go(func() { errs[0] = c.Commit(ctx, "t1", recs[0]) })
-		<-ms.entered
-		wg.Go(func() { errs[1] = c.Commit(ctx, "t1", recs[1]) })
-		wg.Go(func() { errs[2] = c.Commit(ctx, "t2", recs[2]) })
-		time.Sleep(200 * time.Millisecond) // for both to queue
-		close(ms.gate)
-		wg.Wait()
-		for i, err := range errs {
-			if err != nil {
-				t.Errorf("request %d: %v", i, err)
-			}
-		}
+		// One request of each tenant queues behind the first, and the two
+		// go as one batch.
+		commitBehindGate(t, c, ms.entered, ms.gate, []string{"t1", "t1", "t2"}, recs)
 		if n := ms.apart.Load(); n > 0 {
 			t.Errorf("%d groups began while the other tenant's had not", n)
 		}
@@ -378,21 +354,16 @@ func TestCommitterTenantsCommitTogether(t *testing.T) {
 // every later group waits, a bounded time, for the groups of both tenants
 // to have begun, and counts the groups that waited in vain.
 type meetingStore struct {
-	store.Store
-	entered, gate chan struct{}
-	calls         atomic.Int64
-	mu            sync.Mutex
-	began         map[string]bool
-	met           chan struct{} // closed once t1's and t2's groups have begun
-	meet          sync.Once
-	apart         atomic.Int64
+	firstGated
+	mu    sync.Mutex
+	began map[string]bool
+	met   chan struct{} // closed once t1's and t2's groups have begun
+	meet  sync.Once
+	apart atomic.Int64
 }
 
 func (s *meetingStore) CommitGroup(ctx context.Context, tenant string, ws []store.Write, head store.AuditHead, entries []store.AuditEntry, held func(store.AuditHead)) (store.AuditHead, error) {
-	if s.calls.Add(1) == 1 {
-		close(s.entered)
-		<-s.gate
-	} else {
+	if !s.hold() {
 		s.mu.Lock()
 		s.began[tenant] = true
 		if s.began["t1"] && s.began["t2"] {
@@ -406,4 +377,78 @@ func (s *meetingStore) CommitGroup(ctx context.Context, tenant string, ws []stor
 		}
 	}
 	return store.CommitGroup(ctx, s.Store, tenant, ws, head, entries, held)
+}
+
+// A batch of more tenants than commit at once commits every one of them,
+// each on its own chain.
+func TestCommitterManyTenants(t *testing.T) {
+	onEachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		l := audit.NewLog(audit.ServerRef{Name: "hearth"})
+		const tenants, each = 11, 3
+		recs := records(t, l, 0, 1+tenants*each)
+		gs := &firstGated{Store: st, entered: make(chan struct{}), gate: make(chan struct{})}
+		c := audit.NewCommitter(gs)
+		defer c.Close()
+		// Every other request queues behind the first: one batch of
+		// every tenant.
+		ts := []string{"t0"}
+		for i := 1; i < len(recs); i++ {
+			ts = append(ts, fmt.Sprintf("m%d", i%tenants))
+		}
+		commitBehindGate(t, c, gs.entered, gs.gate, ts, recs)
+		for i := range tenants {
+			tenant := fmt.Sprintf("m%d", i)
+			rep, err := audit.Verify(ctx, st.(store.AuditLog), tenant)
+			if err != nil || rep.Break != nil || rep.Checked != each {
+				t.Errorf("Verify(%s) = %+v, %v; want %d entries", tenant, rep, err, each)
+			}
+		}
+	})
+}
+
+// firstGated holds its first group at a gate until the test opens it.
+type firstGated struct {
+	store.Store
+	entered, gate chan struct{}
+	calls         atomic.Int64
+}
+
+// hold waits at the gate on the first call and reports whether it did.
+func (s *firstGated) hold() bool {
+	if s.calls.Add(1) != 1 {
+		return false
+	}
+	close(s.entered)
+	<-s.gate
+	return true
+}
+
+func (s *firstGated) CommitGroup(ctx context.Context, tenant string, ws []store.Write, head store.AuditHead, entries []store.AuditEntry, held func(store.AuditHead)) (store.AuditHead, error) {
+	s.hold()
+	return store.CommitGroup(ctx, s.Store, tenant, ws, head, entries, held)
+}
+
+// commitBehindGate commits recs[i] to tenants[i]: the first request's
+// group waits at the store's gate (entered once it is there), the others
+// queue behind it meanwhile, then the gate opens. Every request must
+// commit.
+func commitBehindGate(t *testing.T, c *audit.Committer, entered, gate chan struct{}, tenants []string, recs []audit.Record) {
+	t.Helper()
+	ctx := context.Background()
+	errs := make([]error, len(tenants))
+	var wg sync.WaitGroup
+	wg.Go(func() { errs[0] = c.Commit(ctx, tenants[0], recs[0]) })
+	<-entered
+	for i := 1; i < len(tenants); i++ {
+		wg.Go(func() { errs[i] = c.Commit(ctx, tenants[i], recs[i]) })
+	}
+	time.Sleep(200 * time.Millisecond) // for all of them to queue
+	close(gate)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("request %d: %v", i, err)
+		}
+	}
 }
