@@ -6,7 +6,7 @@
 //	hearth user     manage users (user create, passwd, signout)
 //	hearth import   load Bundles and NDJSON files
 //	hearth keys     field-encryption keys: status, rotate, rewrap, shred
-//	hearth tenant   delete a tenant: its keys first, then its rows
+//	hearth tenant   create a tenant; delete one: its keys first, then its rows
 //	hearth audit    verify or purge the audit log
 package main
 
@@ -73,7 +73,7 @@ commands:
            user passwd / user signout --username NAME
   import   import FILE…: load transaction/batch Bundles (.json) and NDJSON (.ndjson)
   keys     status | rotate | rewrap | shred: field-encryption keys
-  tenant   tenant delete ID --yes: destroy a tenant's keys, then delete all of its data
+  tenant   tenant create ID [--name N]: add a tenant; tenant delete ID --yes: destroy a tenant's keys, then delete all of its data
   audit    audit verify: check every tenant's AuditEvent hash chain and report the first break;
            audit purge --older-than D: remove AuditEvents past retention (default 6 years);
            audit report --from YYYY-MM-DD --to YYYY-MM-DD [--organization Organization/ID]:

@@ -112,3 +112,38 @@ func TestKeysMovedUnderTenantKeys(t *testing.T) {
 		t.Errorf("no tenant key file: %v", err)
 	}
 }
+
+// TestTenantCreate adds a tenant with `hearth tenant create`: a client can
+// be registered in it only afterwards, a second create leaves it as it
+// is, and an id that would need quoting is refused.
+func TestTenantCreate(t *testing.T) {
+	dir := t.TempDir()
+	flags := []string{"--data-dir", dir}
+	client := append([]string{"client", "create", "--name", "app", "--scope", "system/*.rs", "--tenant", "clinic-2"}, flags...)
+	if out, err := hearthCmd(t, nil, client...); err == nil {
+		t.Fatalf("client create in a tenant that does not exist succeeded:\n%s", out)
+	}
+	out, err := hearthCmd(t, nil, append([]string{"tenant", "create", "clinic-2", "--name", "Clinic Two"}, flags...)...)
+	if err != nil || !strings.Contains(out, "tenant clinic-2 created") {
+		t.Fatalf("tenant create: %v\n%s", err, out)
+	}
+	if out, err := hearthCmd(t, nil, client...); err != nil || !strings.Contains(out, `"tenant":"clinic-2"`) {
+		t.Fatalf("client create in the new tenant: %v\n%s", err, out)
+	}
+	if out, err := hearthCmd(t, nil, append(append([]string{"tenant", "create"}, flags...), "clinic-2")...); err != nil || !strings.Contains(out, "tenant clinic-2 exists") {
+		t.Fatalf("second tenant create: %v\n%s", err, out)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "hearth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if tn, err := st.GetTenant(context.Background(), "clinic-2"); err != nil || tn.Name != "Clinic Two" {
+		t.Errorf("GetTenant = %+v, %v; want the name given", tn, err)
+	}
+	for _, bad := range []string{"../keys", "a b", "-x", strings.Repeat("a", 65), "é"} {
+		if out, err := hearthCmd(t, nil, append([]string{"tenant", "create", bad}, flags...)...); err == nil {
+			t.Errorf("tenant create %q succeeded:\n%s", bad, out)
+		}
+	}
+}
