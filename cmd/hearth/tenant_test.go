@@ -141,7 +141,7 @@ func TestTenantCreate(t *testing.T) {
 	if tn, err := st.GetTenant(context.Background(), "clinic-2"); err != nil || tn.Name != "Clinic Two" {
 		t.Errorf("GetTenant = %+v, %v; want the name given", tn, err)
 	}
-	for _, bad := range []string{"../keys", "a b", "-x", strings.Repeat("a", 65), "é"} {
+	for _, bad := range []string{"../keys", "a b", "_x", ".x", strings.Repeat("a", 65), "é"} {
 		if out, err := hearthCmd(t, nil, append([]string{"tenant", "create", bad}, flags...)...); err == nil {
 			t.Errorf("tenant create %q succeeded:\n%s", bad, out)
 		}
