@@ -196,7 +196,7 @@ func TestCommitterRetriesTheGroup(t *testing.T) {
 		l := audit.NewLog(audit.ServerRef{Name: "hearth"})
 		const queued = 5
 		recs := records(t, l, 0, queued+2)
-		gs := &gatedStore{Store: st, entered: make(chan struct{}), gate: make(chan struct{}), beside: recs[queued+1]}
+		gs := &gatedStore{firstGated: newFirstGated(st), beside: recs[queued+1]}
 		var mu sync.Mutex
 		var commits []observed
 		c := audit.NewCommitter(gs, audit.WithCommitObserver(func(n int, _ time.Duration, err error) {
@@ -239,18 +239,12 @@ type observed struct {
 // gatedStore holds its first group at a gate until the test opens it, and
 // appends an entry of its own, beside the committer, before its second.
 type gatedStore struct {
-	store.Store
-	entered, gate chan struct{}
-	beside        audit.Record
-	calls         atomic.Int64
+	*firstGated
+	beside audit.Record
 }
 
 func (s *gatedStore) CommitGroup(ctx context.Context, tenant string, ws []store.Write, head store.AuditHead, entries []store.AuditEntry, held func(store.AuditHead)) (store.AuditHead, error) {
-	switch s.calls.Add(1) {
-	case 1:
-		close(s.entered)
-		<-s.gate
-	case 2:
+	if !s.hold() && s.calls.Load() == 2 {
 		if err := s.Tx(ctx, tenant, func(tx store.Tx) error { return audit.Append(ctx, tx, s.beside) }); err != nil {
 			return store.AuditHead{}, err
 		}
@@ -297,7 +291,7 @@ func TestCommitterCloseWaitsForALoneCommit(t *testing.T) {
 		ctx := context.Background()
 		l := audit.NewLog(audit.ServerRef{Name: "hearth"})
 		recs := records(t, l, 0, 2)
-		gs := &gatedStore{Store: st, entered: make(chan struct{}), gate: make(chan struct{})}
+		gs := newFirstGated(st)
 		c := audit.NewCommitter(gs)
 		committed := make(chan error, 1)
 		go func() { committed <- c.Commit(ctx, "t1", recs[0]) }()
@@ -331,8 +325,7 @@ func TestCommitterTenantsCommitTogether(t *testing.T) {
 		ctx := context.Background()
 		l := audit.NewLog(audit.ServerRef{Name: "hearth"})
 		recs := records(t, l, 0, 3)
-		ms := &meetingStore{firstGated: firstGated{Store: st, entered: make(chan struct{}), gate: make(chan struct{})},
-			began: map[string]bool{}, met: make(chan struct{})}
+		ms := &meetingStore{firstGated: newFirstGated(st), began: map[string]bool{}, met: make(chan struct{})}
 		c := audit.NewCommitter(ms)
 		defer c.Close()
 		// One request of each tenant queues behind the first, and the two
@@ -354,7 +347,7 @@ func TestCommitterTenantsCommitTogether(t *testing.T) {
 // every later group waits, a bounded time, for the groups of both tenants
 // to have begun, and counts the groups that waited in vain.
 type meetingStore struct {
-	firstGated
+	*firstGated
 	mu    sync.Mutex
 	began map[string]bool
 	met   chan struct{} // closed once t1's and t2's groups have begun
@@ -380,15 +373,15 @@ func (s *meetingStore) CommitGroup(ctx context.Context, tenant string, ws []stor
 }
 
 // A batch of more tenants than commit at once commits every one of them,
-// each on its own chain.
+// each on its own chain, several at a time but never more than four.
 func TestCommitterManyTenants(t *testing.T) {
 	onEachStore(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
 		l := audit.NewLog(audit.ServerRef{Name: "hearth"})
 		const tenants, each = 11, 3
 		recs := records(t, l, 0, 1+tenants*each)
-		gs := &firstGated{Store: st, entered: make(chan struct{}), gate: make(chan struct{})}
-		c := audit.NewCommitter(gs)
+		cs := &countingStore{firstGated: newFirstGated(st)}
+		c := audit.NewCommitter(cs)
 		defer c.Close()
 		// Every other request queues behind the first: one batch of
 		// every tenant.
@@ -396,7 +389,7 @@ func TestCommitterManyTenants(t *testing.T) {
 		for i := 1; i < len(recs); i++ {
 			ts = append(ts, fmt.Sprintf("m%d", i%tenants))
 		}
-		commitBehindGate(t, c, gs.entered, gs.gate, ts, recs)
+		commitBehindGate(t, c, cs.entered, cs.gate, ts, recs)
 		for i := range tenants {
 			tenant := fmt.Sprintf("m%d", i)
 			rep, err := audit.Verify(ctx, st.(store.AuditLog), tenant)
@@ -404,7 +397,28 @@ func TestCommitterManyTenants(t *testing.T) {
 				t.Errorf("Verify(%s) = %+v, %v; want %d entries", tenant, rep, err, each)
 			}
 		}
+		if most := cs.most.Load(); most < 2 || most > 4 {
+			t.Errorf("at most %d groups committed at once, want 2 to 4", most)
+		}
 	})
+}
+
+// countingStore holds its first group at a gate, then keeps every group a
+// moment before it commits and records how many were there at once.
+type countingStore struct {
+	*firstGated
+	now, most atomic.Int64
+}
+
+func (s *countingStore) CommitGroup(ctx context.Context, tenant string, ws []store.Write, head store.AuditHead, entries []store.AuditEntry, held func(store.AuditHead)) (store.AuditHead, error) {
+	if !s.hold() {
+		n := s.now.Add(1)
+		for m := s.most.Load(); n > m && !s.most.CompareAndSwap(m, n); m = s.most.Load() {
+		}
+		time.Sleep(20 * time.Millisecond)
+		s.now.Add(-1)
+	}
+	return store.CommitGroup(ctx, s.Store, tenant, ws, head, entries, held)
 }
 
 // firstGated holds its first group at a gate until the test opens it.
@@ -412,6 +426,10 @@ type firstGated struct {
 	store.Store
 	entered, gate chan struct{}
 	calls         atomic.Int64
+}
+
+func newFirstGated(st store.Store) *firstGated {
+	return &firstGated{Store: st, entered: make(chan struct{}), gate: make(chan struct{})}
 }
 
 // hold waits at the gate on the first call and reports whether it did.
