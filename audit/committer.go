@@ -365,25 +365,34 @@ func (f *flight) commit(st TxRunner, observe CommitObserver) {
 			close(f.held)
 		}
 	}
+	commitOne := func(g *group) {
+		var once sync.Once
+		held := func(h store.AuditHead) { once.Do(func() { g.leaves = &h; hold() }) }
+		var after store.AuditHead
+		g.err = observe.timed(len(g.ps), func() (err error) {
+			after, err = store.CommitGroup(ctx, st, g.tenant, writesOf(g.ps), g.head, g.entries, held)
+			return err
+		})
+		once.Do(func() { // the store never said
+			if g.err == nil {
+				g.leaves = &after
+			}
+			hold()
+		})
+	}
+	if len(f.groups) == 1 {
+		// One tenant, the common case: a goroutine of its own would cost
+		// a wake-up of another thread and a park here per flight.
+		commitOne(f.groups[0])
+		return
+	}
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, tenantsAtOnce)
 	for _, g := range f.groups {
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			var once sync.Once
-			held := func(h store.AuditHead) { once.Do(func() { g.leaves = &h; hold() }) }
-			var after store.AuditHead
-			g.err = observe.timed(len(g.ps), func() (err error) {
-				after, err = store.CommitGroup(ctx, st, g.tenant, writesOf(g.ps), g.head, g.entries, held)
-				return err
-			})
-			once.Do(func() { // the store never said
-				if g.err == nil {
-					g.leaves = &after
-				}
-				hold()
-			})
+			commitOne(g)
 		})
 	}
 	wg.Wait()
