@@ -1,9 +1,7 @@
 package fhirpath
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"sync"
 
 	"github.com/hearth-fhir/hearth/fhir"
@@ -121,16 +119,4 @@ func (c *evalCtx) release() {
 	c.ctx, c.cfg, c.hasNow = nil, config{}, false
 	c.rootArr[0] = item{}
 	c.root, c.resource, c.this, c.total = nil, nil, nil, nil
-}
-
-// Decode decodes FHIR JSON the way Eval expects it: numbers stay
-// json.Number, so decimals keep their exact value and precision.
-func Decode(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, &fhir.Error{Kind: fhir.KindInvalid, Op: "fhirpath.Decode", Message: "body is not valid JSON", Cause: err}
-	}
-	return v, nil
 }
