@@ -57,6 +57,12 @@ func NewBundle(typ string, total int) *BundleWriter {
 	return b
 }
 
+// Grow makes room for n more bytes, so that a Bundle whose size the
+// caller can tell (the bodies it carries) is written without copying.
+func (b *BundleWriter) Grow(n int) {
+	b.buf.Grow(n)
+}
+
 // Link adds a Bundle.link. All links must come before the first entry.
 func (b *BundleWriter) Link(relation, url string) {
 	if b.links == 0 {
@@ -87,7 +93,7 @@ func (b *BundleWriter) Entry(e BundleEntry) {
 	sep := ""
 	if e.FullURL != "" {
 		b.buf.WriteString(`"fullUrl":`)
-		writeJSONValue(&b.buf, e.FullURL)
+		writeJSONString(&b.buf, e.FullURL)
 		sep = ","
 	}
 	if e.Resource != nil {
@@ -96,8 +102,11 @@ func (b *BundleWriter) Entry(e BundleEntry) {
 		sep = ","
 	}
 	if e.Search != nil {
-		b.buf.WriteString(sep + `"search":`)
-		writeJSONValue(&b.buf, e.Search)
+		// BundleSearch's one member, without encoding/json's reflection
+		// for every entry of a page.
+		b.buf.WriteString(sep + `"search":{"mode":`)
+		writeJSONString(&b.buf, e.Search.Mode)
+		b.buf.WriteByte('}')
 		sep = ","
 	}
 	if e.Request != nil {
@@ -122,6 +131,21 @@ func (b *BundleWriter) Bytes() []byte {
 		b.closed = true
 	}
 	return b.buf.Bytes()
+}
+
+// writeJSONString writes s as json.Marshal would: printable ASCII that
+// needs no escape (URLs and ids, mostly) as it is, anything else through
+// encoding/json.
+func writeJSONString(buf *bytes.Buffer, s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			writeJSONValue(buf, s)
+			return
+		}
+	}
+	buf.WriteByte('"')
+	buf.WriteString(s)
+	buf.WriteByte('"')
 }
 
 func writeJSONValue(buf *bytes.Buffer, v any) {

@@ -75,6 +75,7 @@ func (s *Server) historyBundle(r *http.Request, req engine.HistoryRequest, page 
 	base := s.base(r)
 	self := base + historyPath(req)
 	b := fhir.NewBundle("history", -1)
+	b.Grow(entriesSize(base, page.Records))
 	if r.URL.RawQuery != "" {
 		b.Link("self", self+"?"+r.URL.RawQuery)
 	} else {

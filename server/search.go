@@ -11,6 +11,7 @@ import (
 
 	"github.com/hearth-fhir/hearth/engine"
 	"github.com/hearth-fhir/hearth/fhir"
+	"github.com/hearth-fhir/hearth/store"
 )
 
 // search handles GET /fhir/{type}, POST /fhir/{type}/_search and the
@@ -74,6 +75,20 @@ func preferHandling(r *http.Request) string {
 	return ""
 }
 
+// entryOverhead bounds what a Bundle entry adds to its resource and
+// fullUrl: the search mode, or a history entry's request and response.
+const entryOverhead = 256
+
+// entriesSize is about the size of the Bundle entries of recs, so that
+// the Bundle is written into one buffer instead of doubling into it.
+func entriesSize(base string, recs []store.Record) int {
+	n := 0
+	for _, rec := range recs {
+		n += len(rec.Body) + len(base) + len(rec.Type) + len(rec.ID) + entryOverhead
+	}
+	return n
+}
+
 // searchBundle renders a page as a searchset Bundle: self, next and
 // previous links (GET URLs, also for a POST search), the matches and the
 // included resources byte for byte, and an OperationOutcome entry for
@@ -89,6 +104,7 @@ func (s *Server) searchBundle(r *http.Request, req engine.SearchRequest, res eng
 		total = int(res.Page.Total)
 	}
 	b := fhir.NewBundle("searchset", total)
+	b.Grow(entriesSize(base, res.Page.Records) + entriesSize(base, res.Page.Included))
 	b.Link("self", linkURL(path, req.Query, res.Query.Cursor))
 	if res.Next != "" {
 		b.Link("next", linkURL(path, req.Query, res.Next))
