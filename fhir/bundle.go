@@ -21,7 +21,8 @@ type BundleResponse struct {
 }
 
 // BundleSearch is Bundle.entry.search: why an entry is in a searchset
-// (match, include or outcome).
+// (match, include or outcome). BundleWriter.Entry writes its members by
+// hand, so a member added here must be added there.
 type BundleSearch struct {
 	Mode string `json:"mode"`
 }

@@ -75,7 +75,7 @@ func preferHandling(r *http.Request) string {
 	return ""
 }
 
-// entryOverhead bounds what a Bundle entry adds to its resource and
+// entryOverhead is about what a Bundle entry adds to its resource and
 // fullUrl: the search mode, or a history entry's request and response.
 const entryOverhead = 256
 
