@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // An encrypted element keeps its name and has an envelope for a value:
@@ -67,12 +68,22 @@ func (r *Ring) DecryptElements(ctx context.Context, tenant, typ, id string, body
 	if !bytes.Contains(body, envelopeName) {
 		return body, nil
 	}
-	out, _, err := openValue(body, typ, func(at string, ct []byte) ([]byte, error) {
-		plain, err := r.Decrypt(ctx, tenant, AAD(typ, id, at), ct)
-		if err == nil && len(plain) == 0 {
-			err = ErrMalformed // an element's JSON value is never empty
+	o := openers.Get().(*opener)
+	defer o.release()
+	out, _, err := o.value(body, typ, true, func(at string, ct []byte) ([]byte, error) {
+		// The plaintext goes into the opener's scratch space too: it is
+		// copied into the body the members are rendered into.
+		start := len(o.scratch)
+		scratch, err := r.DecryptAppend(ctx, tenant, o.scratch, AAD(typ, id, at), ct)
+		if err != nil {
+			return nil, err
 		}
-		return plain, err
+		o.scratch = scratch
+		plain := scratch[start:len(scratch):len(scratch)]
+		if len(plain) == 0 {
+			return nil, ErrMalformed // an element's JSON value is never empty
+		}
+		return plain, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("crypt: decrypt elements of %s/%s: %w", typ, id, err)
@@ -91,7 +102,7 @@ func (r *Ring) ReencryptElements(ctx context.Context, tenant, typ, id string, bo
 	if err != nil {
 		return nil, false, err
 	}
-	out, changed, err := openValue(body, typ, func(at string, ct []byte) ([]byte, error) {
+	out, changed, err := new(opener).value(body, typ, true, func(at string, ct []byte) ([]byte, error) {
 		if v, err := VersionOf(ct); err == nil && v == current {
 			return nil, nil // keep
 		}
@@ -119,7 +130,7 @@ func ElementVersions(body []byte) (map[int]int, error) {
 	if !bytes.Contains(body, envelopeName) {
 		return counts, nil
 	}
-	_, _, err := openValue(body, "", func(_ string, ct []byte) ([]byte, error) {
+	_, _, err := new(opener).value(body, "", true, func(_ string, ct []byte) ([]byte, error) {
 		v, err := VersionOf(ct)
 		if err != nil {
 			return nil, err
@@ -212,26 +223,71 @@ func sealValue(val []byte, paths [][]string, at string, seal func(string, []byte
 	return renderArray(items), true, nil
 }
 
-// openValue finds the envelopes in val (whose path is at) and replaces each
+// opener finds and opens the envelopes of one body at a time. Its scratch
+// space — the members of the objects on the way down, the ciphertexts
+// decoded and, for DecryptElements, their plaintexts — is reused from one
+// body to the next: a search page decrypts twenty, and these were most of
+// what decrypting allocated. Everything a body's result holds is copied
+// out of it (renderObject, renderArray, the clone in value).
+type opener struct {
+	members []member
+	scratch []byte
+}
+
+var openers = sync.Pool{New: func() any { return new(opener) }}
+
+// maxOpenerScratch bounds the scratch space an opener keeps between
+// bodies, so that one large attachment is not held on to.
+const maxOpenerScratch = 64 << 10
+
+// release empties o and puts it back in the pool: the plaintexts it held
+// are zeroed, and it keeps no reference into the body.
+func (o *opener) release() {
+	clear(o.scratch)
+	clear(o.members[:cap(o.members)])
+	if cap(o.scratch) > maxOpenerScratch {
+		o.scratch = nil
+	}
+	if cap(o.members) > maxOpenerScratch/48 {
+		o.members = nil
+	}
+	o.members, o.scratch = o.members[:0], o.scratch[:0]
+	openers.Put(o)
+}
+
+// value finds the envelopes in val (whose path is at) and replaces each
 // with what open returns for its ciphertext; nil keeps the envelope.
-// Subtrees without an envelope are not parsed.
-func openValue(val []byte, at string, open func(at string, ct []byte) ([]byte, error)) ([]byte, bool, error) {
-	if ms, ok, err := objectMembers(val); err != nil {
+// Subtrees without an envelope are not parsed. top says val is the whole
+// body: what open returns may be scratch space, so an envelope that is
+// the whole body is copied.
+func (o *opener) value(val []byte, at string, top bool, open func(at string, ct []byte) ([]byte, error)) ([]byte, bool, error) {
+	first := len(o.members)
+	members, ok, err := appendMembers(o.members, val)
+	if err != nil {
 		return nil, false, err
-	} else if ok {
+	}
+	if ok {
+		// This object's members; nested objects append theirs after
+		// them and give the room back.
+		o.members = members
+		ms := members[first:len(members):len(members)]
+		defer func() { o.members = o.members[:first] }()
 		if slices.ContainsFunc(ms, func(m member) bool { return m.is(envelopeKey) }) {
 			// An envelope, or something made to look like one: either way
 			// not data to serve as it is.
 			if len(ms) != 1 {
 				return nil, false, fmt.Errorf("%s: %w", at, ErrMalformed)
 			}
-			ct, err := envelopeCiphertext(ms[0].val)
+			ct, err := o.ciphertext(ms[0].val)
 			if err != nil {
 				return nil, false, fmt.Errorf("%s: %w", at, err)
 			}
 			out, err := open(at, ct)
 			if err != nil {
 				return nil, false, fmt.Errorf("%s: %w", at, err)
+			}
+			if top {
+				out = bytes.Clone(out)
 			}
 			return out, out != nil, nil
 		}
@@ -240,7 +296,7 @@ func openValue(val []byte, at string, open func(at string, ct []byte) ([]byte, e
 			if !bytes.Contains(m.val, envelopeName) {
 				continue
 			}
-			v, ch, err := openValue(m.val, at+"."+m.name(), open)
+			v, ch, err := o.value(m.val, at+"."+m.name(), false, open)
 			if err != nil {
 				return nil, false, err
 			}
@@ -262,7 +318,7 @@ func openValue(val []byte, at string, open func(at string, ct []byte) ([]byte, e
 		if !bytes.Contains(it, envelopeName) {
 			continue
 		}
-		v, ch, err := openValue(it, at+"["+strconv.Itoa(i)+"]", open)
+		v, ch, err := o.value(it, at+"["+strconv.Itoa(i)+"]", false, open)
 		if err != nil {
 			return nil, false, err
 		}
@@ -276,6 +332,20 @@ func openValue(val []byte, at string, open func(at string, ct []byte) ([]byte, e
 	return renderArray(items), true, nil
 }
 
+// ciphertext decodes an envelope's string into the scratch space.
+func (o *opener) ciphertext(val []byte) ([]byte, error) {
+	if len(val) < 2 || val[0] != '"' || val[len(val)-1] != '"' {
+		return nil, ErrMalformed
+	}
+	start := len(o.scratch)
+	scratch, err := b64.AppendDecode(o.scratch, val[1:len(val)-1])
+	if err != nil {
+		return nil, ErrMalformed
+	}
+	o.scratch = scratch
+	return scratch[start:len(scratch):len(scratch)], nil
+}
+
 // isEnvelope reports whether a value is an envelope.
 func isEnvelope(val []byte) bool {
 	if !bytes.HasPrefix(val, envelopeStart) {
@@ -283,16 +353,4 @@ func isEnvelope(val []byte) bool {
 	}
 	ms, ok, err := objectMembers(val)
 	return err == nil && ok && len(ms) == 1
-}
-
-// envelopeCiphertext decodes an envelope's string.
-func envelopeCiphertext(val []byte) ([]byte, error) {
-	if len(val) < 2 || val[0] != '"' || val[len(val)-1] != '"' {
-		return nil, ErrMalformed
-	}
-	ct, err := b64.AppendDecode(nil, val[1:len(val)-1])
-	if err != nil {
-		return nil, ErrMalformed
-	}
-	return ct, nil
 }

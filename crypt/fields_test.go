@@ -3,11 +3,13 @@ package crypt_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hearth-fhir/hearth/crypt"
@@ -338,3 +340,68 @@ func flip(c byte) string {
 }
 
 var _ = errors.Is
+
+// Decrypting reuses scratch space from one body to the next; no result
+// may point into it. Every body is decrypted, its result kept, and after
+// many more decryptions (in parallel too) each kept result must still be
+// its plaintext — the resources with encrypted elements, and a body that
+// is an envelope as a whole, whose result is the plaintext itself.
+func TestDecryptElementsResultsOwnTheirBytes(t *testing.T) {
+	ctx := context.Background()
+	r := newRing(t, newMemKeys())
+	ensure(t, r, "t1")
+	type kept struct {
+		typ, id    string
+		enc, plain []byte
+	}
+	var all []kept
+	for _, tc := range markedResources {
+		body := stored(t, tc.body)
+		id := mustString(t, body, "id")
+		enc, err := r.EncryptElements(ctx, "t1", tc.typ, id, body, crypt.DefaultElements())
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, kept{tc.typ, id, enc, body})
+	}
+	// The whole body as one envelope, sealed to the path a body has.
+	plain := []byte(`{"resourceType":"Patient","id":"w1","name":[{"family":"Whole"}]}`)
+	ct, err := r.Encrypt(ctx, "t1", crypt.AAD("Patient", "w1", "Patient"), plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := []byte(`{"_enc":"` + base64.RawURLEncoding.EncodeToString(ct) + `"}`)
+	all = append(all, kept{"Patient", "w1", whole, plain})
+
+	results := make([][]byte, len(all))
+	for i, k := range all {
+		out, err := r.DecryptElements(ctx, "t1", k.typ, k.id, k.enc)
+		if err != nil {
+			t.Fatalf("%s/%s: %v", k.typ, k.id, err)
+		}
+		if !bytes.Equal(out, k.plain) {
+			t.Fatalf("%s/%s: got %s, want %s", k.typ, k.id, out, k.plain)
+		}
+		results[i] = out
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for n := range 50 {
+				for i := range all {
+					k := all[(i+n)%len(all)]
+					if _, err := r.DecryptElements(ctx, "t1", k.typ, k.id, k.enc); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i, k := range all {
+		if !bytes.Equal(results[i], k.plain) {
+			t.Errorf("%s/%s changed after later decryptions: %s", k.typ, k.id, results[i])
+		}
+	}
+}

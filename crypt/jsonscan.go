@@ -45,34 +45,44 @@ func (m member) is(name string) bool {
 
 // objectMembers splits a JSON object; ok is false when b is not an object.
 func objectMembers(b []byte) (ms []member, ok bool, err error) {
+	// One allocation for the members of most elements; a resource's top
+	// level grows it once or twice.
+	ms, ok, err = appendMembers(make([]member, 0, 8), b)
+	if len(ms) == 0 {
+		ms = nil
+	}
+	return ms, ok, err
+}
+
+// appendMembers appends the members of the JSON object b to ms; ok is
+// false when b is not an object. On an error ms is returned as it was.
+func appendMembers(ms []member, b []byte) ([]member, bool, error) {
+	had := ms
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return nil, false, nil
+		return had, false, nil
 	}
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return nil, true, checkEnd(b, i+1)
+		return had, true, checkEnd(b, i+1)
 	}
-	// One allocation for the members of most elements; a resource's top
-	// level grows it once or twice.
-	ms = make([]member, 0, 8)
 	for {
 		if i >= len(b) || b[i] != '"' {
-			return nil, true, errJSON
+			return had, true, errJSON
 		}
 		kEnd, err := skipString(b, i)
 		if err != nil {
-			return nil, true, err
+			return had, true, err
 		}
 		key := b[i:kEnd]
 		i = skipSpace(b, kEnd)
 		if i >= len(b) || b[i] != ':' {
-			return nil, true, errJSON
+			return had, true, errJSON
 		}
 		vStart := skipSpace(b, i+1)
 		vEnd, err := skipValue(b, vStart)
 		if err != nil {
-			return nil, true, err
+			return had, true, err
 		}
 		ms = append(ms, member{rawKey: key, val: b[vStart:vEnd]})
 		i = skipSpace(b, vEnd)
@@ -81,9 +91,12 @@ func objectMembers(b []byte) (ms []member, ok bool, err error) {
 			continue
 		}
 		if i < len(b) && b[i] == '}' {
-			return ms, true, checkEnd(b, i+1)
+			if err := checkEnd(b, i+1); err != nil {
+				return had, true, err
+			}
+			return ms, true, nil
 		}
-		return nil, true, errJSON
+		return had, true, errJSON
 	}
 }
 

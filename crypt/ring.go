@@ -123,6 +123,13 @@ func (r *Ring) Encrypt(ctx context.Context, tenant string, aad, plaintext []byte
 // Anything else — altered, truncated, moved, or under a destroyed key — is
 // an error (ErrMalformed, ErrNoKey or ErrDecrypt), never partial data.
 func (r *Ring) Decrypt(ctx context.Context, tenant string, aad, ciphertext []byte) ([]byte, error) {
+	return r.DecryptAppend(ctx, tenant, nil, aad, ciphertext)
+}
+
+// DecryptAppend is Decrypt appending the plaintext to dst, as
+// cipher.AEAD.Open does, so that a caller opening many values can reuse
+// one buffer. dst must not overlap ciphertext.
+func (r *Ring) DecryptAppend(ctx context.Context, tenant string, dst, aad, ciphertext []byte) ([]byte, error) {
 	version, head, sealed, err := splitHeader(ciphertext)
 	if err != nil {
 		return nil, err
@@ -142,11 +149,11 @@ func (r *Ring) Decrypt(ctx context.Context, tenant string, aad, ciphertext []byt
 			return nil, versionError(ErrNoKey, version)
 		}
 	}
-	pt, err := aead.Open(nil, nil, sealed, valueAAD(head, tenant, aad))
+	out, err := aead.Open(dst, nil, sealed, valueAAD(head, tenant, aad))
 	if err != nil {
 		return nil, versionError(ErrDecrypt, version)
 	}
-	return pt, nil
+	return out, nil
 }
 
 // CurrentVersion returns the DEK version new encryptions use, 0 when the
