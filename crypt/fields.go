@@ -236,9 +236,12 @@ type opener struct {
 
 var openers = sync.Pool{New: func() any { return new(opener) }}
 
-// maxOpenerScratch bounds the scratch space an opener keeps between
-// bodies, so that one large attachment is not held on to.
-const maxOpenerScratch = 64 << 10
+// maxOpenerScratch and maxOpenerMembers bound what an opener keeps
+// between bodies, so that one large body is not held on to.
+const (
+	maxOpenerScratch = 64 << 10
+	maxOpenerMembers = 1024
+)
 
 // release empties o and puts it back in the pool: the plaintexts it held
 // are zeroed, and it keeps no reference into the body.
@@ -248,7 +251,7 @@ func (o *opener) release() {
 	if cap(o.scratch) > maxOpenerScratch {
 		o.scratch = nil
 	}
-	if cap(o.members) > maxOpenerScratch/48 {
+	if cap(o.members) > maxOpenerMembers {
 		o.members = nil
 	}
 	o.members, o.scratch = o.members[:0], o.scratch[:0]

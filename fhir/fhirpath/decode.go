@@ -98,9 +98,7 @@ func (d *decoder) object(depth int) (any, error) {
 	}
 	d.pos++ // {
 	m := map[string]any{}
-	d.space()
-	if d.pos < len(d.data) && d.data[d.pos] == '}' {
-		d.pos++
+	if d.eat('}') {
 		return m, nil
 	}
 	for {
@@ -112,28 +110,16 @@ func (d *decoder) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.space()
-		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+		if !d.eat(':') {
 			return nil, errSyntax
 		}
-		d.pos++
 		v, err := d.value(depth)
 		if err != nil {
 			return nil, err
 		}
 		m[key] = v // the last of repeated names wins, as in encoding/json
-		d.space()
-		if d.pos >= len(d.data) {
-			return nil, errSyntax
-		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-		case '}':
-			d.pos++
-			return m, nil
-		default:
-			return nil, errSyntax
+		if more, err := d.more('}'); !more {
+			return m, err
 		}
 	}
 }
@@ -144,9 +130,7 @@ func (d *decoder) array(depth int) (any, error) {
 	}
 	d.pos++ // [
 	a := []any{}
-	d.space()
-	if d.pos < len(d.data) && d.data[d.pos] == ']' {
-		d.pos++
+	if d.eat(']') {
 		return a, nil
 	}
 	for {
@@ -155,20 +139,32 @@ func (d *decoder) array(depth int) (any, error) {
 			return nil, err
 		}
 		a = append(a, v)
-		d.space()
-		if d.pos >= len(d.data) {
-			return nil, errSyntax
-		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-		case ']':
-			d.pos++
-			return a, nil
-		default:
-			return nil, errSyntax
+		if more, err := d.more(']'); !more {
+			return a, err
 		}
 	}
+}
+
+// eat consumes c after white space and reports whether it was there.
+func (d *decoder) eat(c byte) bool {
+	d.space()
+	if d.pos < len(d.data) && d.data[d.pos] == c {
+		d.pos++
+		return true
+	}
+	return false
+}
+
+// more reads what follows a member or an item: true after a comma, false
+// after the container's closing bracket, false and an error otherwise.
+func (d *decoder) more(closing byte) (bool, error) {
+	switch {
+	case d.eat(','):
+		return true, nil
+	case d.eat(closing):
+		return false, nil
+	}
+	return false, errSyntax
 }
 
 // str reads a string. Plain strings (no escapes, valid UTF-8) are slices
