@@ -101,20 +101,21 @@ func (s *Suite) Workloads(names []string) ([]Workload, error) {
 	return out, nil
 }
 
-// Sizes of the pools of referenced resources.
+// Sizes of the pools of referenced resources (the raw ceiling's
+// Communications reference pools of the same sizes).
 const (
-	refPatients      = 10
-	refPractitioners = 20
+	RefPatients      = 10
+	RefPractitioners = 20
 )
 
 // ensureRefs creates the patients and practitioners that bodies refer to.
 func (s *Suite) ensureRefs(ctx context.Context) error {
 	s.refsOnce.Do(func() {
-		s.refs.Patients, s.refsErr = s.createMany(ctx, "Patient", refPatients, func(i int) []byte { return patient("", i) })
+		s.refs.Patients, s.refsErr = s.createMany(ctx, "Patient", RefPatients, func(i int) []byte { return patient("", i) })
 		if s.refsErr != nil {
 			return
 		}
-		s.refs.Practitioners, s.refsErr = s.createMany(ctx, "Practitioner", refPractitioners,
+		s.refs.Practitioners, s.refsErr = s.createMany(ctx, "Practitioner", RefPractitioners,
 			func(i int) []byte { return practitioner("", i) })
 	})
 	return s.refsErr

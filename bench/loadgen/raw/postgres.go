@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hearth-fhir/hearth/bench/loadgen"
+	"github.com/hearth-fhir/hearth/fhir/search"
 )
 
 // pgSchema mirrors migrations/postgres (resources, resource_history, the
@@ -74,17 +75,32 @@ CREATE TABLE audit_events (
     action TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, body BYTEA NOT NULL);`
 
 // Writes are one statement each, so one round trip and one commit: every
-// CTE part reads from r, so a failed version check writes nothing.
+// CTE part reads from r, so a failed version check writes nothing. They
+// write the rows Hearth's put statement writes (store/postgres): resource,
+// history, the index rows of every search index table, and the audit row.
 // $1 tenant $2 type $3 id $4 version $5 last_updated $6 body
-// $7..$9 token params, systems, codes $10 audit body $11 action (update: $12 previous version).
+// $7..$28 the index rows as one array per column (pgIndexArrays)
+// $29 audit body $30 action (update: $31 previous version).
 const (
 	pgSideWrites = `
 , h AS (INSERT INTO resource_history (tenant_id, type, id, version, last_updated, deleted, body)
 	SELECT $1, $2, $3, $4, $5, false, $6 FROM r)
 , t AS (INSERT INTO token_idx (tenant_id, type, id, param, system, code)
-	SELECT $1, $2, $3, u.param, u.system, u.code FROM r, unnest($7::text[], $8::text[], $9::text[]) AS u(param, system, code))
+	SELECT $1, $2, $3, u.* FROM r, unnest($7::text[], $8::text[], $9::text[]) AS u)
+, s AS (INSERT INTO string_idx (tenant_id, type, id, param, value, exact)
+	SELECT $1, $2, $3, u.* FROM r, unnest($10::text[], $11::text[], $12::text[]) AS u)
+, dt AS (INSERT INTO date_idx (tenant_id, type, id, param, low, high)
+	SELECT $1, $2, $3, u.* FROM r, unnest($13::text[], $14::bigint[], $15::bigint[]) AS u)
+, n AS (INSERT INTO number_idx (tenant_id, type, id, param, value)
+	SELECT $1, $2, $3, u.* FROM r, unnest($16::text[], $17::float8[]) AS u)
+, q AS (INSERT INTO quantity_idx (tenant_id, type, id, param, value, system, code, canonical)
+	SELECT $1, $2, $3, u.* FROM r, unnest($18::text[], $19::float8[], $20::text[], $21::text[], $22::boolean[]) AS u)
+, rf AS (INSERT INTO reference_idx (tenant_id, type, id, param, target_type, target_id, url)
+	SELECT $1, $2, $3, u.* FROM r, unnest($23::text[], $24::text[], $25::text[], $26::text[]) AS u)
+, ur AS (INSERT INTO uri_idx (tenant_id, type, id, param, value)
+	SELECT $1, $2, $3, u.* FROM r, unnest($27::text[], $28::text[]) AS u)
 , a AS (INSERT INTO audit_events (tenant_id, recorded, action, type, id, body)
-	SELECT $1, $5, $11, $2, $3, $10 FROM r)
+	SELECT $1, $5, $30, $2, $3, $29 FROM r)
 SELECT count(*) FROM r`
 
 	pgCreate = `WITH r AS (
@@ -94,9 +110,15 @@ SELECT count(*) FROM r`
 
 	pgUpdate = `WITH r AS (
 	UPDATE resources SET version = $4::bigint, last_updated = $5::bigint, deleted = false, body = $6::bytea
-	WHERE tenant_id = $1::text AND type = $2::text AND id = $3::text AND version = $12::bigint
+	WHERE tenant_id = $1::text AND type = $2::text AND id = $3::text AND version = $31::bigint
 	RETURNING 1)
-, d AS (DELETE FROM token_idx WHERE tenant_id = $1 AND type = $2 AND id = $3 AND EXISTS (SELECT 1 FROM r))` + pgSideWrites
+, d1 AS (DELETE FROM token_idx WHERE tenant_id = $1 AND type = $2 AND id = $3 AND EXISTS (SELECT 1 FROM r))
+, d2 AS (DELETE FROM string_idx WHERE tenant_id = $1 AND type = $2 AND id = $3 AND EXISTS (SELECT 1 FROM r))
+, d3 AS (DELETE FROM date_idx WHERE tenant_id = $1 AND type = $2 AND id = $3 AND EXISTS (SELECT 1 FROM r))
+, d4 AS (DELETE FROM number_idx WHERE tenant_id = $1 AND type = $2 AND id = $3 AND EXISTS (SELECT 1 FROM r))
+, d5 AS (DELETE FROM quantity_idx WHERE tenant_id = $1 AND type = $2 AND id = $3 AND EXISTS (SELECT 1 FROM r))
+, d6 AS (DELETE FROM reference_idx WHERE tenant_id = $1 AND type = $2 AND id = $3 AND EXISTS (SELECT 1 FROM r))
+, d7 AS (DELETE FROM uri_idx WHERE tenant_id = $1 AND type = $2 AND id = $3 AND EXISTS (SELECT 1 FROM r))` + pgSideWrites
 
 	// pgAuditInsert appends the audit row of a read or search.
 	pgAuditInsert = `INSERT INTO audit_events (tenant_id, recorded, action, type, id, body) VALUES ($1, $2, $3, $4, $5, $6)`
@@ -144,18 +166,12 @@ func OpenPostgres(ctx context.Context, url string, opt Options) (*Runner, error)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("raw: scratch tables: %w", err), p.drop(ctx))
 	}
-	return &Runner{target: "raw-postgres", b: p, opt: opt}, nil
+	return newRunner("raw-postgres", p, opt)
 }
 
 func (p *postgres) write(ctx context.Context, query string, r row, audit []byte, action string, extra ...any) error {
-	params := make([]string, len(r.tokens))
-	systems := make([]string, len(r.tokens))
-	codes := make([]string, len(r.tokens))
-	for i, t := range r.tokens {
-		params[i], systems[i], codes[i] = t.param, t.system, t.code
-	}
-	args := append([]any{tenant, "Communication", r.id, r.version, r.lastUpdated, r.body,
-		params, systems, codes, audit, action}, extra...)
+	args := append([]any{tenant, "Communication", r.id, r.version, r.lastUpdated, r.body}, pgIndexArrays(r.index)...)
+	args = append(append(args, audit, action), extra...)
 	var n int64
 	if err := p.pool.QueryRow(ctx, query, args...).Scan(&n); err != nil {
 		return dbError{err}
@@ -164,6 +180,18 @@ func (p *postgres) write(ctx context.Context, query string, r row, audit []byte,
 		return dbError{fmt.Errorf("write of %s version %d matched no row", r.id, r.version)}
 	}
 	return nil
+}
+
+// pgIndexArrays are ix's rows as the write statements take them ($7..$28):
+// one array per column of each index table, in importLayouts' order.
+func pgIndexArrays(ix search.Index) []any {
+	b := importBundle{tables: importLayouts()}
+	b.addIndex(0, "Communication", ix)
+	var out []any
+	for _, t := range b.tables[tokenTable:auditTable] {
+		out = append(out, t.vals[2:]...) // after type and id, which the statement has
+	}
+	return out
 }
 
 func (p *postgres) create(ctx context.Context, r row, audit []byte) error {
@@ -295,8 +323,8 @@ func (p *postgres) load(ctx context.Context, rows []row) error {
 	var toks [][]any
 	for i, r := range rows {
 		res[i] = []any{tenant, "Communication", r.id, r.version, r.lastUpdated, false, r.body}
-		for _, t := range r.tokens {
-			toks = append(toks, []any{tenant, "Communication", r.id, t.param, t.system, t.code})
+		for _, t := range r.index.Tokens {
+			toks = append(toks, []any{tenant, "Communication", r.id, t.Param, t.System, t.Code})
 		}
 	}
 	tx, err := p.pool.Begin(ctx)
@@ -316,7 +344,7 @@ func (p *postgres) load(ctx context.Context, rows []row) error {
 }
 
 func (p *postgres) analyze(ctx context.Context) error {
-	_, err := p.pool.Exec(ctx, "ANALYZE resources, token_idx")
+	_, err := p.pool.Exec(ctx, "ANALYZE "+strings.Join(scratchTables(), ", "))
 	return err
 }
 

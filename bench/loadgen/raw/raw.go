@@ -8,6 +8,7 @@ package raw
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hearth-fhir/hearth/bench/loadgen"
+	"github.com/hearth-fhir/hearth/fhir/search"
 )
 
 // tenant is the tenant of every raw row.
@@ -48,24 +50,21 @@ func (o *Options) defaults() {
 	}
 }
 
-// token is one token_idx row.
-type token struct{ param, system, code string }
-
 // row is one resource version with everything written beside it.
 type row struct {
 	id          string
 	version     int64
 	lastUpdated int64 // microseconds since the epoch, as Hearth stores it
 	body        []byte
-	tokens      []token
+	index       search.Index // the rows Hearth's extractor makes of body
 }
 
 // backend is one database's way of doing the work.
 type backend interface {
-	// create writes the resource row, its history row, its token rows and
-	// an audit row in one transaction.
+	// create writes the resource row, its history row, its search index
+	// rows and an audit row in one transaction.
 	create(ctx context.Context, r row, audit []byte) error
-	// update replaces version r.version-1 the same way, tokens replaced.
+	// update replaces version r.version-1 the same way, index rows replaced.
 	update(ctx context.Context, r row, audit []byte) error
 	// read selects the current version by key; given an audit row, it
 	// appends the row in the same transaction, committed before it returns.
@@ -77,11 +76,12 @@ type backend interface {
 	// insertBundle writes one bundle's rows in one transaction, the
 	// resources under ids, now as their last_updated and audit time.
 	insertBundle(ctx context.Context, b *importBundle, ids []string, now int64) error
-	// load bulk-inserts resource and token rows (no history or audit):
-	// seeding, not measured.
+	// load bulk-inserts resource and token rows (no history, other index
+	// rows or audit: the searches read only these): seeding, not measured.
 	load(ctx context.Context, rows []row) error
-	// analyze refreshes the planner's statistics after a load, as
-	// autovacuum would soon, so that plans are for the data.
+	// analyze refreshes the planner's statistics of every scratch table
+	// before a workload, as autovacuum would soon, so that plans are for
+	// the data.
 	analyze(ctx context.Context) error
 	// drop removes the scratch tables and closes the connections.
 	drop(ctx context.Context) error
@@ -90,14 +90,24 @@ type backend interface {
 	notes() []string
 }
 
+// scratchTables are the tables of both backends' schemas, in the order
+// SQLite drops them.
+func scratchTables() []string {
+	return []string{"audit_events", "token_idx", "string_idx", "date_idx", "number_idx", "quantity_idx",
+		"reference_idx", "uri_idx", "resource_history", "resources"}
+}
+
 // Runner runs the raw workloads on one database.
 type Runner struct {
 	target       string
 	b            backend
 	opt          Options
 	readIDs      []string
-	searchSeeded bool       // seedSearch has run
-	imports      *importSet // prepareImport has run
+	searchSeeded bool         // seedSearch has run
+	imports      *importSet   // prepareImport has run
+	template     search.Index // W1's Communication's index rows (communication)
+	// Ids the Communications' references point to (communication).
+	patients, practitioners []string
 }
 
 // Target names the runner in reports: "raw-postgres" or "raw-sqlite".
@@ -159,21 +169,82 @@ func (r *Runner) Workloads(names []string) []loadgen.Workload {
 	if want("W6") {
 		out = append(out, r.updateWorkload())
 	}
+	for i := range out {
+		out[i].Setup = r.analyzed(out[i].Setup)
+	}
 	return out
+}
+
+// analyzed runs setup, then refreshes the planner's statistics of every
+// scratch table, as Hearth's store does when tables have grown (and
+// autovacuum would): without them PostgreSQL plans raw-update's index
+// row deletes over the wrong index once raw-create has filled the tables
+// (a scan of every Communication's date rows, ~25 ms per update).
+func (r *Runner) analyzed(setup func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if setup != nil {
+			if err := setup(ctx); err != nil {
+				return err
+			}
+		}
+		return r.b.analyze(ctx)
+	}
 }
 
 func (r *Runner) rng(i int) *rand.Rand { return rand.New(rand.NewPCG(r.opt.RandSeed, uint64(i)+1)) }
 
-// communication is a new version of a Communication with Hearth's token
-// rows for it: status, identifier and category.
-func communication(id string, version int64, status string) row {
-	ident := "urn:uuid:" + uuid.NewString()
-	body := loadgen.SampleCommunication(id, status)
-	return row{id: id, version: version, lastUpdated: time.Now().UnixMicro(), body: body, tokens: []token{
-		{"status", "http://hl7.org/fhir/event-status", status},
-		{"identifier", "urn:ietf:rfc:3986", ident},
-		{"category", "http://terminology.hl7.org/CodeSystem/communication-category", "notification"},
-	}}
+// communication is a new version of W1's Communication with the search
+// index rows Hearth writes for it: every R4 Communication parameter the
+// body has (token 3, string 1, date 2, reference 5). Extracting them is
+// Hearth's work, not the database's, so they are the template's rows with
+// the resource's own status, a new identifier, and subject, sender and
+// recipients drawn from pools as large as the load generator's (10
+// Patients, 20 Practitioners), so that the reference index rows spread
+// over as many keys as W1's do.
+func (r *Runner) communication(id string, version int64, status string) row {
+	ix := r.template
+	ix.Tokens = slices.Clone(ix.Tokens)
+	for i, t := range ix.Tokens {
+		switch t.Param {
+		case "status":
+			ix.Tokens[i].Code = status
+		case "identifier":
+			ix.Tokens[i].Code = "urn:uuid:" + uuid.NewString()
+		}
+	}
+	ix.References = slices.Clone(ix.References)
+	patient := r.patients[rand.IntN(len(r.patients))]
+	for i, ref := range ix.References {
+		switch ref.TargetType {
+		case "Patient":
+			ix.References[i].TargetID = patient
+		case "Practitioner":
+			ix.References[i].TargetID = r.practitioners[rand.IntN(len(r.practitioners))]
+		}
+	}
+	return row{id: id, version: version, lastUpdated: time.Now().UnixMicro(),
+		body: loadgen.SampleCommunication(id, status), index: ix}
+}
+
+// newRunner is a runner on backend b, with the index rows of W1's
+// Communication from Hearth's extractor.
+func newRunner(target string, b backend, opt Options) (*Runner, error) {
+	reg, err := search.NewRegistry()
+	if err != nil {
+		return nil, errors.Join(err, b.drop(context.Background()))
+	}
+	ix, err := reg.Index("Communication", loadgen.SampleCommunication("template", loadgen.BackgroundStatus), "")
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("raw: index rows of the sample Communication: %w", err), b.drop(context.Background()))
+	}
+	r := &Runner{target: target, b: b, opt: opt, template: ix}
+	for range loadgen.RefPatients {
+		r.patients = append(r.patients, newID())
+	}
+	for range loadgen.RefPractitioners {
+		r.practitioners = append(r.practitioners, newID())
+	}
+	return r, nil
 }
 
 // auditEvent is the ~600-byte AuditEvent of a write (IHE BALP shape).

@@ -88,6 +88,7 @@ func TestRawSmoke(t *testing.T) {
 			if got := rows("audit_events", "action = 'E'"); got != searches || searches == 0 {
 				t.Errorf("%d search audit rows after %d audited searches", got, searches)
 			}
+			checkWritten(t, rows)
 			if err := r.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -131,6 +132,23 @@ func checkImported(t *testing.T, items uint64, rows func(table, where string) in
 		got := rows(tc.table, tc.where)
 		if tc.want < 0 && got < passes || tc.want >= 0 && got != tc.want*passes {
 			t.Errorf("%s WHERE %s: %d rows after %d imports, want %d each", tc.table, tc.where, got, passes, tc.want)
+		}
+	}
+}
+
+// checkWritten checks that raw-create and raw-update wrote the index rows
+// Hearth writes for W1's Communication (string 1, date 2, reference 5 of
+// its 11; the search set's seeding writes only tokens) for every resource
+// they created, and that an update replaced them instead of adding more.
+func checkWritten(t *testing.T, rows func(table, where string) int) {
+	t.Helper()
+	created := rows("resource_history", "type = 'Communication' AND version = 1")
+	if updated := rows("resource_history", "type = 'Communication' AND version > 1"); created == 0 || updated == 0 {
+		t.Fatalf("%d created and %d updated Communications, want some of each", created, updated)
+	}
+	for table, each := range map[string]int{"string_idx": 1, "date_idx": 2, "reference_idx": 5} {
+		if got := rows(table, "type = 'Communication'"); got != each*created {
+			t.Errorf("%s: %d Communication rows for %d resources, want %d each", table, got, created, each)
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/hearth-fhir/hearth/fhir/search"
 )
 
 // sqliteSchema mirrors migrations/sqlite (resources, resource_history, the
@@ -71,12 +73,6 @@ CREATE TABLE {p}audit_events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id TEXT NOT NULL, recorded INTEGER NOT NULL,
     action TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL, body BLOB NOT NULL);`
 
-// sqliteTables are dropped at the end, in this order.
-func sqliteTables() []string {
-	return []string{"audit_events", "token_idx", "string_idx", "date_idx", "number_idx", "quantity_idx",
-		"reference_idx", "uri_idx", "resource_history", "resources"}
-}
-
 // sqliteDB is the backend on one SQLite file, opened the way Hearth's
 // store opens it: WAL, synchronous=FULL, one write connection taking
 // the lock at BEGIN, a pool of read-only connections.
@@ -109,7 +105,7 @@ func OpenSQLite(ctx context.Context, path string, opt Options) (*Runner, error) 
 	if _, err := s.writer.ExecContext(ctx, s.sql(sqliteSchema)); err != nil {
 		return nil, errors.Join(fmt.Errorf("raw: scratch tables: %w", err), s.drop(ctx))
 	}
-	return &Runner{target: "raw-sqlite", b: s, opt: opt}, nil
+	return newRunner("raw-sqlite", s, opt)
 }
 
 // sql puts the scratch prefix into a statement.
@@ -131,14 +127,16 @@ func (s *sqliteDB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
-// sideWrites inserts the history, token and audit rows of r.
+// sideWrites inserts the history, search index and audit rows of r.
 func (s *sqliteDB) sideWrites(ctx context.Context, tx *sql.Tx, r row, audit []byte, action string) error {
 	if _, err := tx.ExecContext(ctx, s.sql(`INSERT INTO {p}resource_history
 		(tenant_id, type, id, version, last_updated, deleted, body) VALUES (?, 'Communication', ?, ?, ?, 0, ?)`),
 		tenant, r.id, r.version, r.lastUpdated, r.body); err != nil {
 		return err
 	}
-	if err := s.insertTokens(ctx, tx, []row{r}); err != nil {
+	b := importBundle{tables: importLayouts()}
+	b.addIndex(0, "Communication", r.index)
+	if err := s.insertTables(ctx, tx, b.tables[tokenTable:auditTable], []string{r.id}, r.lastUpdated); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, s.sql(`INSERT INTO {p}audit_events (tenant_id, recorded, action, type, id, body)
@@ -148,20 +146,13 @@ func (s *sqliteDB) sideWrites(ctx context.Context, tx *sql.Tx, r row, audit []by
 
 // insertTokens writes the token rows of rows.
 func (s *sqliteDB) insertTokens(ctx context.Context, tx *sql.Tx, rows []row) error {
-	type owned struct {
-		id string
-		t  token
+	b := importBundle{tables: importLayouts()}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.id
+		b.addIndex(i, "Communication", search.Index{Tokens: r.index.Tokens})
 	}
-	var toks []owned
-	for _, r := range rows {
-		for _, t := range r.tokens {
-			toks = append(toks, owned{r.id, t})
-		}
-	}
-	return s.insertRows(ctx, tx, "token_idx", []string{"tenant_id", "type", "id", "param", "system", "code"}, len(toks),
-		func(args []any, i int) []any {
-			return append(args, tenant, "Communication", toks[i].id, toks[i].t.param, toks[i].t.system, toks[i].t.code)
-		})
+	return s.insertTables(ctx, tx, b.tables[tokenTable:tokenTable+1], ids, 0)
 }
 
 // sqliteChunk bounds the rows of one INSERT, well under SQLite's limit on
@@ -191,26 +182,32 @@ func (s *sqliteDB) insertRows(ctx context.Context, tx *sql.Tx, table string, col
 // transaction, multi-row INSERTs per table.
 func (s *sqliteDB) insertBundle(ctx context.Context, b *importBundle, ids []string, now int64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		for i := range b.tables {
-			t := &b.tables[i]
-			cols := t.columns(ids, now)
-			names := []string{"tenant_id"}
-			for _, c := range t.cols {
-				names = append(names, c.name)
-			}
-			err := s.insertRows(ctx, tx, t.name, names, len(t.res), func(args []any, i int) []any {
-				args = append(args, tenant)
-				for _, c := range cols {
-					args = append(args, element(c, i))
-				}
-				return args
-			})
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.insertTables(ctx, tx, b.tables, ids, now)
 	})
+}
+
+// insertTables writes the tables' rows, the resources under ids, now as
+// their last_updated and audit time.
+func (s *sqliteDB) insertTables(ctx context.Context, tx *sql.Tx, tables []importTable, ids []string, now int64) error {
+	for i := range tables {
+		t := &tables[i]
+		cols := t.columns(ids, now)
+		names := []string{"tenant_id"}
+		for _, c := range t.cols {
+			names = append(names, c.name)
+		}
+		err := s.insertRows(ctx, tx, t.name, names, len(t.res), func(args []any, i int) []any {
+			args = append(args, tenant)
+			for _, c := range cols {
+				args = append(args, element(c, i))
+			}
+			return args
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // element is value i of a column slice of importTable.columns.
@@ -252,9 +249,11 @@ func (s *sqliteDB) update(ctx context.Context, r row, audit []byte) error {
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return errors.Join(err, fmt.Errorf("update of %s version %d matched no row", r.id, r.version))
 		}
-		if _, err := tx.ExecContext(ctx, s.sql(`DELETE FROM {p}token_idx WHERE tenant_id = ? AND type = 'Communication' AND id = ?`),
-			tenant, r.id); err != nil {
-			return err
+		for _, t := range importLayouts()[tokenTable:auditTable] {
+			if _, err := tx.ExecContext(ctx, s.sql(`DELETE FROM {p}`+t.name+` WHERE tenant_id = ? AND type = 'Communication' AND id = ?`),
+				tenant, r.id); err != nil {
+				return err
+			}
 		}
 		return s.sideWrites(ctx, tx, r, audit, "U")
 	})
@@ -333,13 +332,17 @@ func (s *sqliteDB) load(ctx context.Context, rows []row) error {
 }
 
 func (s *sqliteDB) analyze(ctx context.Context) error {
-	_, err := s.writer.ExecContext(ctx, s.sql("ANALYZE {p}resources; ANALYZE {p}token_idx"))
-	return err
+	for _, t := range scratchTables() {
+		if _, err := s.writer.ExecContext(ctx, "ANALYZE "+s.prefix+t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *sqliteDB) drop(ctx context.Context) error {
 	var errs []error
-	for _, t := range sqliteTables() {
+	for _, t := range scratchTables() {
 		if _, err := s.writer.ExecContext(ctx, "DROP TABLE IF EXISTS "+s.prefix+t); err != nil {
 			errs = append(errs, err)
 		}
@@ -356,7 +359,7 @@ func (s *sqliteDB) scratch() string { return s.prefix }
 
 func (s *sqliteDB) notes() []string {
 	return []string{
-		"raw-sqlite: Hearth's store settings (WAL, synchronous=FULL, one write connection with BEGIN IMMEDIATE, read-only pool); writes are one transaction of four statements; raw-import writes a bundle in one transaction of multi-row INSERTs (500 rows each)",
+		"raw-sqlite: Hearth's store settings (WAL, synchronous=FULL, one write connection with BEGIN IMMEDIATE, read-only pool); a write is one transaction: the resource row, its history row, one multi-row INSERT per search index table with rows and the audit row (an update deletes the old index rows first); raw-import writes a bundle in one transaction of multi-row INSERTs (500 rows each)",
 		"raw-sqlite: scratch tables " + s.prefix + "* with the shape of migrations/sqlite (resources, history, the search index tables) plus audit_events, dropped at the end",
 	}
 }
