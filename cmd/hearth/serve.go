@@ -85,6 +85,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer st.Close()
 	kr.warn(log)
+	warnUndurable(ctx, st, log)
 	if err := kr.check(ctx); err != nil {
 		ln.Close()
 		return err

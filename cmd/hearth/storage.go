@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,6 +62,31 @@ func (f *storageFlags) open(ctx context.Context) (store.Store, error) {
 		return nil, fmt.Errorf("default tenant: %w", err)
 	}
 	return st, nil
+}
+
+// undurableWarning is the start-up log line of warnUndurable.
+const undurableWarning = "DATABASE COMMITS ARE NOT DURABLE: acknowledged writes and AuditEvents can be lost in a crash"
+
+// warnUndurable logs the store's settings under which a commit it
+// acknowledged can be lost in a crash (PostgreSQL's synchronous_commit,
+// fsync, full_page_writes). Hearth answers only after a request's
+// AuditEvent commits, so those settings void the promise that no access
+// goes unrecorded; they are the operator's choice (test databases often
+// run without fsync), so the server says so loudly and starts.
+func warnUndurable(ctx context.Context, st store.Store, log *slog.Logger) {
+	d, ok := st.(interface {
+		UndurableSettings(context.Context) ([]string, error)
+	})
+	if !ok {
+		return // SQLite: the store sets synchronous=FULL itself
+	}
+	settings, err := d.UndurableSettings(ctx)
+	switch {
+	case err != nil:
+		log.Warn("could not read the database's durability settings", "err", err)
+	case len(settings) > 0:
+		log.Warn(undurableWarning, "settings", settings)
+	}
 }
 
 // kind names the configured backend for the start-up log (never the URL,

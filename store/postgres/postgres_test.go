@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -103,4 +104,25 @@ func TestAnalyzeStale(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatal("resources was never analysed after 400 inserts")
+}
+
+// A connection setting that lets acknowledged commits vanish in a crash is
+// reported; the test server's defaults are not.
+func TestUndurableSettings(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	durable, err := open(t, url).UndurableSettings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(durable, "synchronous_commit=off") {
+		t.Fatalf("default connection settings reported as %v", durable)
+	}
+	got, err := open(t, pgtest.WithParam(url, "synchronous_commit", "off")).UndurableSettings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(got, "synchronous_commit=off") || len(got) != len(durable)+1 {
+		t.Fatalf("synchronous_commit=off connections reported as %v (defaults %v)", got, durable)
+	}
 }

@@ -138,6 +138,8 @@ type postgres struct {
 	pool   *pgxpool.Pool
 	base   *pgx.ConnConfig // without the scratch search_path
 	schema string
+	// durability is the server's commit settings, for the notes.
+	durability string
 }
 
 // OpenPostgres creates a scratch schema in the database at url, its tables
@@ -162,6 +164,13 @@ func OpenPostgres(ctx context.Context, url string, opt Options) (*Runner, error)
 	cfg.MaxConns = int32(opt.MaxConns)
 	if p.pool, err = pgxpool.NewWithConfig(ctx, cfg); err == nil {
 		_, err = p.pool.Exec(ctx, pgSchema)
+	}
+	if err == nil {
+		// The targets are for durable commits: the report says what the
+		// database's were.
+		err = p.pool.QueryRow(ctx, `SELECT format('synchronous_commit=%s fsync=%s full_page_writes=%s wal_sync_method=%s',
+			current_setting('synchronous_commit'), current_setting('fsync'), current_setting('full_page_writes'),
+			current_setting('wal_sync_method'))`).Scan(&p.durability)
 	}
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("raw: scratch tables: %w", err), p.drop(ctx))
@@ -376,6 +385,7 @@ func (p *postgres) notes() []string {
 		"raw-postgres: writes are one statement (data-modifying CTEs), one round trip and one commit each; keyed statements use pgx's statement cache",
 		"raw-postgres: raw-import sends a bundle as one pgx batch of INSERT … SELECT FROM unnest(arrays), one per table: one round trip, one implicit transaction",
 		"raw-postgres: searches are unnamed statements (as pgx QueryExecModeExec sends them), so every execution gets a custom plan for its code (no generic plan); results in binary",
+		"raw-postgres: durability settings " + p.durability,
 		"raw-postgres: scratch schema " + p.schema + " with the tables of migrations/postgres (resources, history, the search index tables) plus audit_events, dropped at the end",
 	}
 }

@@ -101,6 +101,9 @@ func TestRawSmoke(t *testing.T) {
 			if notes := strings.Join(r.Notes(), "\n"); !strings.Contains(notes, "raw-import: 1 bundles, 2 resources") {
 				t.Errorf("notes do not describe the import set: %s", notes)
 			}
+			if notes := strings.Join(r.Notes(), "\n"); tc.name == "postgres" && !strings.Contains(notes, "durability settings synchronous_commit=") {
+				t.Errorf("notes do not give the database's durability settings: %s", notes)
+			}
 		})
 	}
 }

@@ -58,14 +58,18 @@ func exec(t testing.TB, base, sql string) {
 
 // withSearchPath adds search_path as a runtime parameter, which pgx sends
 // to the server when it connects, to a URL or a key=value DSN.
-func withSearchPath(base, schema string) string {
+func withSearchPath(base, schema string) string { return WithParam(base, "search_path", schema) }
+
+// WithParam adds a runtime parameter (a setting pgx sends to the server
+// when it connects) to a URL or a key=value DSN.
+func WithParam(base, name, value string) string {
 	if u, err := url.Parse(base); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
 		q := u.Query()
-		q.Set("search_path", schema)
+		q.Set(name, value)
 		u.RawQuery = q.Encode()
 		return u.String()
 	}
-	return strings.TrimSpace(base) + " search_path=" + schema
+	return strings.TrimSpace(base) + " " + name + "=" + value
 }
 
 var dsnPassword = regexp.MustCompile(`password=\S+`)
