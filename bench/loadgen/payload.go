@@ -3,6 +3,7 @@ package loadgen
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -27,7 +28,8 @@ type message struct {
 	Subject    string // Patient id
 	Sender     string // Practitioner id
 	Recipients []string
-	Note       string // varies between updates
+	Note       string    // varies between updates
+	Sent       time.Time // when it was sent (zero: now); received 5 s later
 }
 
 // communication renders a message as a ~1.5 KB Communication.
@@ -47,18 +49,31 @@ func communication(m message) []byte {
 	if note == "" {
 		note = "Patient consented to contact by phone; interpreter not needed."
 	}
+	sent := m.Sent
+	if sent.IsZero() {
+		sent = time.Now()
+	}
 	return fmt.Appendf(nil, `{"resourceType":"Communication",%s"status":%q,
 "identifier":[{"system":"urn:ietf:rfc:3986","value":"urn:uuid:%s"}],
 "category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/communication-category","code":"notification"}],"text":"Notification"}],
 "priority":"routine","subject":{"reference":"Patient/%s","display":"Peter James Chalmers"},
 "topic":{"text":"Follow-up on lab results and medication adjustment"},
-"sent":"2024-03-14T10:32:00+01:00","received":"2024-03-14T10:32:05+01:00",
+"sent":%q,"received":%q,
 "recipient":[%s],
 "sender":{"reference":"Practitioner/%s","display":"Dr. Amara Lindqvist"},
 "payload":[{"contentString":"Hello both. The HbA1c came back at 7.9%% which is above the target we agreed on at the last visit. I suggest we increase metformin to 1000 mg twice daily and book a follow-up in six weeks. Jonas, could you call the patient to explain the change, check for gastrointestinal side effects at the current dose, and arrange the blood draw for the next visit? Evelyn, please co-sign the new prescription when you have a moment. The patient prefers calls after 4 pm on weekdays and has asked that messages not be left on the home voicemail. Thanks, Amara"},
 {"contentString":"Attached: lab summary and the updated medication list are available in the chart under today's encounter."}],
-"note":[{"text":%q}]}`, idField, m.Status, m.Identifier, m.Subject, recipients, m.Sender, note)
+"note":[{"text":%q}]}`, idField, m.Status, m.Identifier, m.Subject,
+		sent.UTC().Format(sentLayout), sent.Add(ReceivedAfter).UTC().Format(sentLayout), recipients, m.Sender, note)
 }
+
+// A message's sent and received times: to the second, with an offset, so
+// that every message has its own (as real traffic has, and as the raw
+// ceiling's index rows do).
+const (
+	sentLayout    = "2006-01-02T15:04:05-07:00"
+	ReceivedAfter = 5 * time.Second
+)
 
 // clinicianName is the display name of the i-th recipient.
 func clinicianName(i int) string {
@@ -117,10 +132,10 @@ func newUUID() string { return uuid.NewString() }
 
 // SampleCommunication is the W1 body for servers that do not resolve
 // references (the raw ceiling stores it as bytes): the same size and shape
-// as what the HTTP workloads send.
-func SampleCommunication(id, status string) []byte {
+// as what the HTTP workloads send, sent at sent and received ReceivedAfter.
+func SampleCommunication(id, status string, sent time.Time) []byte {
 	return communication(message{ID: id, Status: status, Identifier: newUUID(), Subject: "example",
-		Sender: "f003", Recipients: []string{"f001", "f002"}})
+		Sender: "f003", Recipients: []string{"f001", "f002"}, Sent: sent})
 }
 
 // bundleEntry is one request of a transaction Bundle.

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Options shape the data the workloads create.
@@ -135,6 +136,7 @@ func (s *Suite) message(r *rand.Rand, status string) message {
 		Subject:    s.refs.Patients[r.IntN(len(s.refs.Patients))],
 		Sender:     p[r.IntN(len(p))],
 		Recipients: []string{p[r.IntN(len(p))], p[r.IntN(len(p))]},
+		Sent:       time.Now(),
 	}
 }
 

@@ -197,7 +197,8 @@ func (r *Runner) rng(i int) *rand.Rand { return rand.New(rand.NewPCG(r.opt.RandS
 // index rows Hearth writes for it: every R4 Communication parameter the
 // body has (token 3, string 1, date 2, reference 5). Extracting them is
 // Hearth's work, not the database's, so they are the template's rows with
-// the resource's own status, a new identifier, and subject, sender and
+// the resource's own status, a new identifier, its sent and received
+// times (W1 sends each message at the time it creates it), and subject, sender and
 // recipients drawn from pools as large as the load generator's (10
 // Patients, 20 Practitioners), so that the reference index rows spread
 // over as many keys as W1's do.
@@ -212,6 +213,18 @@ func (r *Runner) communication(id string, version int64, status string) row {
 			ix.Tokens[i].Code = "urn:uuid:" + uuid.NewString()
 		}
 	}
+	now := time.Now()
+	sent := now.Truncate(time.Second).UnixMicro()
+	ix.Dates = slices.Clone(ix.Dates)
+	for i, d := range ix.Dates {
+		switch d.Param {
+		case "sent":
+			ix.Dates[i].Low = sent
+		case "received":
+			ix.Dates[i].Low = sent + loadgen.ReceivedAfter.Microseconds()
+		}
+		ix.Dates[i].High = ix.Dates[i].Low + time.Second.Microseconds() - 1 // to the second
+	}
 	ix.References = slices.Clone(ix.References)
 	patient := r.patients[rand.IntN(len(r.patients))]
 	for i, ref := range ix.References {
@@ -222,8 +235,8 @@ func (r *Runner) communication(id string, version int64, status string) row {
 			ix.References[i].TargetID = r.practitioners[rand.IntN(len(r.practitioners))]
 		}
 	}
-	return row{id: id, version: version, lastUpdated: time.Now().UnixMicro(),
-		body: loadgen.SampleCommunication(id, status), index: ix}
+	return row{id: id, version: version, lastUpdated: now.UnixMicro(),
+		body: loadgen.SampleCommunication(id, status, now), index: ix}
 }
 
 // newRunner is a runner on backend b, with the index rows of W1's
@@ -233,7 +246,7 @@ func newRunner(target string, b backend, opt Options) (*Runner, error) {
 	if err != nil {
 		return nil, errors.Join(err, b.drop(context.Background()))
 	}
-	ix, err := reg.Index("Communication", loadgen.SampleCommunication("template", loadgen.BackgroundStatus), "")
+	ix, err := reg.Index("Communication", loadgen.SampleCommunication("template", loadgen.BackgroundStatus, time.Now()), "")
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("raw: index rows of the sample Communication: %w", err), b.drop(context.Background()))
 	}
