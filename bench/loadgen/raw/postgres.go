@@ -81,24 +81,11 @@ CREATE TABLE audit_events (
 // $1 tenant $2 type $3 id $4 version $5 last_updated $6 body
 // $7..$28 the index rows as one array per column (pgIndexArrays)
 // $29 audit body $30 action (update: $31 previous version).
-const (
+var (
 	pgSideWrites = `
 , h AS (INSERT INTO resource_history (tenant_id, type, id, version, last_updated, deleted, body)
-	SELECT $1, $2, $3, $4, $5, false, $6 FROM r)
-, t AS (INSERT INTO token_idx (tenant_id, type, id, param, system, code)
-	SELECT $1, $2, $3, u.* FROM r, unnest($7::text[], $8::text[], $9::text[]) AS u)
-, s AS (INSERT INTO string_idx (tenant_id, type, id, param, value, exact)
-	SELECT $1, $2, $3, u.* FROM r, unnest($10::text[], $11::text[], $12::text[]) AS u)
-, dt AS (INSERT INTO date_idx (tenant_id, type, id, param, low, high)
-	SELECT $1, $2, $3, u.* FROM r, unnest($13::text[], $14::bigint[], $15::bigint[]) AS u)
-, n AS (INSERT INTO number_idx (tenant_id, type, id, param, value)
-	SELECT $1, $2, $3, u.* FROM r, unnest($16::text[], $17::float8[]) AS u)
-, q AS (INSERT INTO quantity_idx (tenant_id, type, id, param, value, system, code, canonical)
-	SELECT $1, $2, $3, u.* FROM r, unnest($18::text[], $19::float8[], $20::text[], $21::text[], $22::boolean[]) AS u)
-, rf AS (INSERT INTO reference_idx (tenant_id, type, id, param, target_type, target_id, url)
-	SELECT $1, $2, $3, u.* FROM r, unnest($23::text[], $24::text[], $25::text[], $26::text[]) AS u)
-, ur AS (INSERT INTO uri_idx (tenant_id, type, id, param, value)
-	SELECT $1, $2, $3, u.* FROM r, unnest($27::text[], $28::text[]) AS u)
+	SELECT $1, $2, $3, $4, $5, false, $6 FROM r)` + pgIndexCTEs(`
+, i%[1]d AS (INSERT INTO %[2]s (tenant_id, type, id, %[3]s) SELECT $1, $2, $3, u.* FROM r, unnest(%[4]s) AS u)`) + `
 , a AS (INSERT INTO audit_events (tenant_id, recorded, action, type, id, body)
 	SELECT $1, $5, $30, $2, $3, $29 FROM r)
 SELECT count(*) FROM r`
@@ -111,15 +98,29 @@ SELECT count(*) FROM r`
 	pgUpdate = `WITH r AS (
 	UPDATE resources SET version = $4::bigint, last_updated = $5::bigint, deleted = false, body = $6::bytea
 	WHERE tenant_id = $1::text AND type = $2::text AND id = $3::text AND version = $31::bigint
-	RETURNING 1)
-, d1 AS (DELETE FROM token_idx WHERE tenant_id = $1 AND type = $2 AND id = $3 AND EXISTS (SELECT 1 FROM r))
-, d2 AS (DELETE FROM string_idx WHERE tenant_id = $1 AND type = $2 AND id = $3 AND EXISTS (SELECT 1 FROM r))
-, d3 AS (DELETE FROM date_idx WHERE tenant_id = $1 AND type = $2 AND id = $3 AND EXISTS (SELECT 1 FROM r))
-, d4 AS (DELETE FROM number_idx WHERE tenant_id = $1 AND type = $2 AND id = $3 AND EXISTS (SELECT 1 FROM r))
-, d5 AS (DELETE FROM quantity_idx WHERE tenant_id = $1 AND type = $2 AND id = $3 AND EXISTS (SELECT 1 FROM r))
-, d6 AS (DELETE FROM reference_idx WHERE tenant_id = $1 AND type = $2 AND id = $3 AND EXISTS (SELECT 1 FROM r))
-, d7 AS (DELETE FROM uri_idx WHERE tenant_id = $1 AND type = $2 AND id = $3 AND EXISTS (SELECT 1 FROM r))` + pgSideWrites
+	RETURNING 1)` + pgIndexCTEs(`
+, d%[1]d AS (DELETE FROM %[2]s WHERE tenant_id = $1 AND type = $2 AND id = $3 AND EXISTS (SELECT 1 FROM r))`) + pgSideWrites
+)
 
+// pgIndexCTEs formats part once per search index table, in importLayouts'
+// order (pgIndexArrays'): %[1]d its place, %[2]s its name, %[3]s its
+// columns after type and id, %[4]s their arrays, numbered from $7 on.
+func pgIndexCTEs(part string) string {
+	var b strings.Builder
+	param := 7
+	for i, t := range importLayouts()[tokenTable:auditTable] {
+		var names, arrays []string
+		for _, c := range t.cols[2:] { // after type and id
+			names = append(names, c.name)
+			arrays = append(arrays, fmt.Sprintf("$%d::%s[]", param, c.pgType))
+			param++
+		}
+		fmt.Fprintf(&b, part, i+1, t.name, strings.Join(names, ", "), strings.Join(arrays, ", "))
+	}
+	return b.String()
+}
+
+const (
 	// pgAuditInsert appends the audit row of a read or search.
 	pgAuditInsert = `INSERT INTO audit_events (tenant_id, recorded, action, type, id, body) VALUES ($1, $2, $3, $4, $5, $6)`
 
