@@ -44,6 +44,9 @@ type Suite struct {
 
 	searchOnce sync.Once
 	searchErr  error
+	// searchPractitioners are the recipients of the W3/W4 set's messages:
+	// refs.Practitioners, or an earlier run's when the set is reused.
+	searchPractitioners []string
 }
 
 // NewSuite prepares the workloads for the server c talks to.
