@@ -29,7 +29,7 @@ const groupTimeout = 30 * time.Second
 // committing and nothing queued commits as a group of its own on its own
 // goroutine (lead), without the hand-offs to the committer's goroutines
 // and back: at one client those wake-ups cost more than the commit's
-// statements (docs/benchmarks.md, eighth session).
+// statements (docs/benchmarks-history.md, eighth session).
 //
 // The committer keeps each tenant's chain head in memory, so a group needs
 // no read of it, and it lets up to depth groups commit at once, each on the

@@ -66,7 +66,7 @@ func (db *DB) CommitGroup(ctx context.Context, tenant string, ws []store.Write, 
 	// commits, but measured it costs more than it gives: one tenant's
 	// commits reach the disk one after the other whatever overlaps (the
 	// head row's lock is held until the commit is durable), so the groups
-	// only get smaller (docs/benchmarks.md, seventh session). The move
+	// only get smaller (docs/benchmarks-history.md, seventh session). The move
 	// would then also need a statement of its own that waits for the lock
 	// first (SELECT … FOR NO KEY UPDATE): auditMoveSQL reads the head as
 	// it was when the statement began and fails its guard instead of
