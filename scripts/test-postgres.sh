@@ -148,4 +148,8 @@ hearth_pg_setup() {
 	hearth_pg_start_cluster
 }
 
-hearth_pg_setup
+# HEARTH_PG_FUNCTIONS_ONLY=1 defines the functions without finding a
+# server (scripts/bench on SQLite wants hearth_pg_free_port only).
+if [ -z "${HEARTH_PG_FUNCTIONS_ONLY:-}" ]; then
+	hearth_pg_setup
+fi
