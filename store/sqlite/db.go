@@ -28,8 +28,9 @@ const busyTimeoutMS = "10000"
 
 // DB is a SQLite database file.
 type DB struct {
-	write *sql.DB // one connection: all writes and all transactions
-	read  *sql.DB // reads outside transactions
+	write *sql.DB            // one connection: all writes and all transactions
+	read  *sql.DB            // reads outside transactions
+	stop  context.CancelFunc // ends keepStatistics
 }
 
 // Open opens (creating if needed) the database file at path. It does not
@@ -73,11 +74,15 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		read.Close()
 		return nil, sqlbase.Unavailable(op, err)
 	}
-	return &DB{write: write, read: read}, nil
+	bg, stop := context.WithCancel(context.Background())
+	db := &DB{write: write, read: read, stop: stop}
+	go db.keepStatistics(bg)
+	return db, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stop()
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
