@@ -9,9 +9,16 @@ import (
 	"github.com/hearth-fhir/hearth/store/internal/sqlbase"
 )
 
+// commonRows is where a criterion's matches count as common
+// (sqlbase.Dialect.CommonRows). Measured on 100,000 Communications: a list
+// of m matches costs ~8 µs each to fetch and sort, the walk ~2.5 µs per
+// resource it passes, about 21 × 100,000 / m of them for a page of 20; the
+// two meet near m = 800. The count reads at most this many index entries.
+const commonRows = 1000
+
 // dialect renders SQLite's numbered placeholders (?NNN), which, unlike a
 // bare ?, may be used more than once.
-var dialect = sqlbase.Dialect{Placeholder: func(n int) string { return "?" + strconv.Itoa(n) }}
+var dialect = sqlbase.Dialect{Placeholder: func(n int) string { return "?" + strconv.Itoa(n) }, CommonRows: commonRows}
 
 // searcher runs search statements on a pool or transaction.
 type searcher struct{ q queryer }

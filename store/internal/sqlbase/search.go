@@ -27,6 +27,12 @@ type Dialect struct {
 	// Placeholder renders the n-th (1-based) parameter; it may be used
 	// more than once in a statement.
 	Placeholder func(n int) string
+	// CommonRows, when positive, makes a page whose order an index gives
+	// (by id or _lastUpdated) count each criterion's index rows first, up
+	// to CommonRows; a criterion with that many is written as a
+	// correlated EXISTS (see commonCriteria). PostgreSQL's planner turns
+	// either form into the semi-join the value calls for; SQLite's does not.
+	CommonRows int
 }
 
 // DefaultMaxInclude bounds the resources _include and _revinclude add to
@@ -51,7 +57,11 @@ func Search(ctx context.Context, db Querier, d Dialect, tenant string, q store.S
 	if q.Count <= 0 {
 		return page, nil
 	}
-	rows, err := pageRows(ctx, db, d, tenant, q, q.Cursor)
+	common, err := commonCriteria(ctx, db, d, tenant, q)
+	if err != nil {
+		return page, err
+	}
+	rows, err := pageRows(ctx, db, d, tenant, q, q.Cursor, common)
 	if err != nil {
 		return page, err
 	}
@@ -104,10 +114,55 @@ func count(ctx context.Context, db Querier, d Dialect, tenant string, q store.Se
 	return n, Wrap("sqlbase.Search", err)
 }
 
+// commonCriteria counts, when the dialect asks for it (CommonRows) and an
+// index gives the page's order, the index rows of each plain criterion up
+// to CommonRows, and returns those that reach it. SQLite turns
+// "r.id IN (SELECT … FROM token_idx …)" into a list of every matching id:
+// for a code half the resources hold, 50,000 ids collected and sorted to
+// show 20 (0.4 s on 100,000 Communications). Written as a correlated
+// EXISTS, the page walks resources in its order and probes the index for
+// each, stopping at the page's end (0.4 ms). For a rare code the walk
+// would cross every resource (0.25 s for one match), while the list is
+// short; the count, which reads at most CommonRows index entries, tells
+// the two apart. A conjunction of common criteria that is rare together
+// still walks far; the counts cannot see that.
+func commonCriteria(ctx context.Context, db Querier, d Dialect, tenant string, q store.SearchQuery) (map[*search.Criterion]bool, error) {
+	if d.CommonRows <= 0 || !resourceColumnKeys(q.Sort) {
+		return nil, nil
+	}
+	var common map[*search.Criterion]bool
+	for i := range q.Where {
+		c := &q.Where[i]
+		tbl, ok := plainCriterion(c)
+		if !ok {
+			continue
+		}
+		s := newSQLSearch(d.Placeholder, tenant, nil)
+		sql := "SELECT count(*) FROM (SELECT 1" + s.indexRows(s.alias("i"), q.Types, tbl, search.IndexName(c), func(i string) string {
+			return s.valuesPred(i, tbl, c)
+		}) + " LIMIT " + strconv.Itoa(d.CommonRows) + ") n"
+		if s.err != nil {
+			return nil, s.err
+		}
+		var n int
+		if err := db.Query(ctx, sql, s.args, func(sc Scanner) error { return sc.Scan(&n) }); err != nil {
+			return nil, Wrap("sqlbase.Search", err)
+		}
+		if n >= d.CommonRows {
+			if common == nil {
+				common = map[*search.Criterion]bool{}
+			}
+			common[c] = true
+		}
+	}
+	return common, nil
+}
+
 // pageRows fetches up to Count+1 matches after (or, backward, before) the
 // cursor: keyset paging, so rows written meanwhile never shift a page.
-func pageRows(ctx context.Context, db Querier, d Dialect, tenant string, q store.SearchQuery, cur *store.Cursor) ([]row, error) {
-	sql, args, err := pageSQL(d, tenant, q, cur)
+func pageRows(ctx context.Context, db Querier, d Dialect, tenant string, q store.SearchQuery, cur *store.Cursor,
+	common map[*search.Criterion]bool) ([]row, error) {
+	sql, args, err := pageSQL(d, tenant, q, cur, common)
 	if err != nil {
 		return nil, err
 	}
@@ -143,9 +198,10 @@ func pageRows(ctx context.Context, db Querier, d Dialect, tenant string, q store
 // by the sort keys then id and type, after the cursor, Count+1 of them.
 // With sort keys from the index tables the keys are computed and the page
 // cut on narrow rows first; only the page's rows are joined back for their
-// bodies.
-func pageSQL(d Dialect, tenant string, q store.SearchQuery, cur *store.Cursor) (string, []any, error) {
+// bodies. The criteria in common are written as correlated EXISTS.
+func pageSQL(d Dialect, tenant string, q store.SearchQuery, cur *store.Cursor, common map[*search.Criterion]bool) (string, []any, error) {
 	s := newSQLSearch(d.Placeholder, tenant, q.Constraints)
+	s.common = common
 	filter := s.resourceFilter("r", q.Types, q.Where)
 	backward := cur != nil && cur.Backward
 	if cur != nil && !cursorFits(cur, q.Sort) {
@@ -250,7 +306,7 @@ func cursorFits(cur *store.Cursor, sort []search.SortKey) bool {
 // PageSQL returns the statement and arguments of q's first page, for
 // EXPLAIN in benchmarks and diagnostics.
 func PageSQL(d Dialect, tenant string, q store.SearchQuery) (string, []any, error) {
-	return pageSQL(d, tenant, q, q.Cursor)
+	return pageSQL(d, tenant, q, q.Cursor, nil)
 }
 
 // sortKey is the value a resource sorts by for one key: the lowest of its

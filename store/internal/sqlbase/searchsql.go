@@ -30,6 +30,9 @@ type sqlSearch struct {
 	// are not constrained again, which would recurse without end when a
 	// constraint on a type reaches that type (a chain, a _has).
 	inConstraint bool
+	// common are the criteria written as a correlated EXISTS rather than
+	// an IN list (commonCriteria).
+	common map[*search.Criterion]bool
 }
 
 func newSQLSearch(placeholder func(int) string, tenant string, cons []store.Constraint) *sqlSearch {
@@ -231,7 +234,25 @@ func (s *sqlSearch) criterion(a string, types []string, c *search.Criterion) str
 	if c.Modifier == search.ModNot {
 		return "NOT " + s.existsRow(a, tbl, name, pred)
 	}
+	if s.common[c] {
+		return s.existsRow(a, tbl, name, pred)
+	}
 	return s.inRows(a, types, tbl, name, pred)
+}
+
+// plainCriterion reports whether c is one parameter's values on one index
+// table (no chain, _has, alternatives or modifier that negates), and the
+// table.
+func plainCriterion(c *search.Criterion) (string, bool) {
+	switch {
+	case len(c.Any) > 0 || c.Has != nil || c.Param == nil || c.Chain != nil:
+		return "", false
+	case c.Param.Code == search.ParamID || c.Param.Code == search.ParamLastUpdated:
+		return "", false
+	case c.Modifier == search.ModMissing || c.Modifier == search.ModNot:
+		return "", false
+	}
+	return tableFor(c)
 }
 
 // existsRow is EXISTS over the index rows of resource a for param,
@@ -250,15 +271,21 @@ func (s *sqlSearch) existsRow(a, tbl, param string, pred func(i string) string) 
 // satisfy pred.
 func (s *sqlSearch) inRows(a string, types []string, tbl, param string, pred func(i string) string) string {
 	i := s.alias("i")
-	sub := " FROM " + tbl + " " + i + " WHERE " + i + ".tenant_id = " + s.tenant
-	if tc := s.typeCond(i+".type", types); tc != "" {
-		sub += " AND " + tc
-	}
-	sub += " AND " + i + ".param = " + s.bind(param) + " AND " + pred(i)
+	sub := s.indexRows(i, types, tbl, param, pred)
 	if len(types) == 1 {
 		return a + ".id IN (SELECT " + i + ".id" + sub + ")"
 	}
 	return "(" + a + ".type, " + a + ".id) IN (SELECT " + i + ".type, " + i + ".id" + sub + ")"
+}
+
+// indexRows is " FROM tbl i WHERE …": the index rows of param of the
+// tenant's resources of types that satisfy pred.
+func (s *sqlSearch) indexRows(i string, types []string, tbl, param string, pred func(i string) string) string {
+	sub := " FROM " + tbl + " " + i + " WHERE " + i + ".tenant_id = " + s.tenant
+	if tc := s.typeCond(i+".type", types); tc != "" {
+		sub += " AND " + tc
+	}
+	return sub + " AND " + i + ".param = " + s.bind(param) + " AND " + pred(i)
 }
 
 // idsOf selects the ids of resources of types matching where (and the

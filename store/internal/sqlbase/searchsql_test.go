@@ -50,7 +50,7 @@ func TestSearchSQLBindsEveryValue(t *testing.T) {
 				{Placeholder: func(n int) string { return fmt.Sprintf("$%d", n) }},
 				{Placeholder: func(n int) string { return fmt.Sprintf("?%d", n) }},
 			} {
-				sql, args, err := pageSQL(d, evil, sq, sq.Cursor)
+				sql, args, err := pageSQL(d, evil, sq, sq.Cursor, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -95,7 +95,7 @@ func TestForgedCursor(t *testing.T) {
 		{[]any{int64(5)}, false},
 		{[]any{true, "x"}, false},
 	} {
-		_, _, err := pageSQL(d, "t", sq, &store.Cursor{Keys: c.keys, ID: "x", Type: "Patient"})
+		_, _, err := pageSQL(d, "t", sq, &store.Cursor{Keys: c.keys, ID: "x", Type: "Patient"}, nil)
 		if (err == nil) != c.ok {
 			t.Errorf("cursor %v: %v, want ok=%v", c.keys, err, c.ok)
 		}
