@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
@@ -32,8 +33,40 @@ func (db *DB) keepStatistics(ctx context.Context) {
 	}
 }
 
-// optimize runs SQLite's own rule for stale statistics once.
+// optimize runs SQLite's own rule for stale statistics once. A connection
+// plans with the statistics it loaded when it opened and does not see an
+// ANALYZE on another, so when they changed the read pool's idle
+// connections are closed and the next searches open fresh ones: without
+// that, readers opened on an empty database kept planning without
+// statistics (a search of one match among 100,000 at 39 ms instead of
+// 0.1 ms).
 func (db *DB) optimize(ctx context.Context) error {
-	_, err := db.write.ExecContext(ctx, `PRAGMA optimize=0x10002`)
-	return wrap("sqlite.optimize", err, "")
+	before, err := db.statistics(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := db.write.ExecContext(ctx, `PRAGMA optimize=0x10002`); err != nil {
+		return wrap("sqlite.optimize", err, "")
+	}
+	after, err := db.statistics(ctx)
+	if err != nil {
+		return err
+	}
+	if after != before {
+		db.read.SetMaxIdleConns(0) // closes the idle connections
+		db.read.SetMaxIdleConns(readConns())
+	}
+	return nil
+}
+
+// statistics is the content of sqlite_stat1 ("" before the first ANALYZE
+// creates it), to tell whether an optimize changed it.
+func (db *DB) statistics(ctx context.Context) (string, error) {
+	var n int
+	if err := db.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'`).Scan(&n); err != nil || n == 0 {
+		return "", wrap("sqlite.optimize", err, "")
+	}
+	var stats sql.NullString
+	err := db.write.QueryRowContext(ctx, `SELECT group_concat(tbl || ' ' || coalesce(idx, '') || ' ' || stat, ';') FROM sqlite_stat1`).Scan(&stats)
+	return stats.String, wrap("sqlite.optimize", err, "")
 }

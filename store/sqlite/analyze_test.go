@@ -3,12 +3,15 @@ package sqlite
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
 
-// The store analyses a table that has rows and no statistics on its own,
-// in the background, so that searches are planned on statistics.
+// The store analyses tables that have rows and no statistics on its own, in
+// the background, and the read pool plans with the new statistics, also on
+// a connection that opened before them: a rare code's page is then driven
+// by the list of its resources instead of a walk through all of them.
 func TestKeepsStatistics(t *testing.T) {
 	ctx := context.Background()
 	old := statsInterval
@@ -22,18 +25,32 @@ func TestKeepsStatistics(t *testing.T) {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	const page = `SELECT r.id FROM resources r WHERE r.tenant_id = ?1 AND r.type = ?2 AND r.id IN
+		(SELECT i.id FROM token_idx i WHERE i.tenant_id = ?1 AND i.type = ?2 AND i.param = 'status' AND i.code = ?3)
+		ORDER BY r.last_updated DESC LIMIT 21`
+	args := []any{"t1", "Communication", "entered-in-error"}
+	// A reader opens and plans before there is anything to analyse.
+	if plan := explain(t, db.read, page, args); !strings.Contains(plan, "resources_recent_first") {
+		t.Fatalf("without statistics, expected the walk newest first:\n%s", plan)
+	}
 	if _, err := db.write.ExecContext(ctx, `WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < 1999)
 		INSERT INTO resources (tenant_id, type, id, version, last_updated, deleted, body)
-		SELECT 't1', 'Basic', 'b' || i, 1, i, 0, x'7b7d' FROM s`); err != nil {
+		SELECT 't1', 'Communication', 'c' || i, 1, i, 0, x'7b7d' FROM s`); err != nil {
 		t.Fatal(err)
 	}
-	var rows int
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO token_idx (tenant_id, type, id, param, system, code)
+		SELECT tenant_id, type, id, 'status', '', CASE id WHEN 'c7' THEN 'entered-in-error' ELSE 'completed' END FROM resources`); err != nil {
+		t.Fatal(err)
+	}
+	var plan string
 	for range 250 { // 5 s at most
-		err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'resources'`).Scan(&rows)
-		if err == nil && rows > 0 {
+		plan = explain(t, db.read, page, args)
+		if strings.Contains(plan, "sqlite_autoindex_resources_1") {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("resources has 2,000 rows and, after 5 s, %d rows of statistics", rows)
+	var rows int
+	_ = db.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'resources'`).Scan(&rows)
+	t.Fatalf("after 5 s (%d rows of statistics on resources) the read pool still plans:\n%s", rows, plan)
 }

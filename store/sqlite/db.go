@@ -13,6 +13,7 @@ import (
 	"errors"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/hearth-fhir/hearth/store"
 	"github.com/hearth-fhir/hearth/store/internal/sqlbase"
@@ -67,8 +68,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		write.Close()
 		return nil, sqlbase.Wrap(op, err)
 	}
-	read.SetMaxOpenConns(max(4, runtime.NumCPU()))
-	read.SetMaxIdleConns(max(4, runtime.NumCPU()))
+	read.SetMaxOpenConns(readConns())
+	read.SetMaxIdleConns(readConns())
+	// A connection plans with the statistics it loaded when it opened
+	// (analyze.go renews the idle ones when they change); an hour bounds
+	// how long one that was busy then keeps the old ones.
+	read.SetConnMaxLifetime(time.Hour)
 	if err := read.PingContext(ctx); err != nil {
 		write.Close()
 		read.Close()
@@ -79,6 +84,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	go db.keepStatistics(bg)
 	return db, nil
 }
+
+// readConns is the size of the read pool.
+func readConns() int { return max(4, runtime.NumCPU()) }
 
 // Close closes both pools.
 func (db *DB) Close() error {
