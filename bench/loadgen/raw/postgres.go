@@ -247,8 +247,9 @@ func (p *postgres) read(ctx context.Context, id string, audit []byte) error {
 // on skewed codes. Like Hearth's store it asks for binary results in the
 // same round trip (QueryExecModeExec would ask for text, hex-encoding the
 // bodies). Given an audit row, its insert follows in the same round trip
-// and implicit transaction.
-func (p *postgres) search(ctx context.Context, status string, audit []byte) (int, error) {
+// and implicit transaction. The planner tells common statuses from rare
+// ones itself.
+func (p *postgres) search(ctx context.Context, status string, _ bool, audit []byte) (int, error) {
 	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
 		return 0, dbError{err}

@@ -71,8 +71,9 @@ type backend interface {
 	read(ctx context.Context, id string, audit []byte) error
 	// search returns the first page (20) of Communications with a status,
 	// newest first, joining token_idx to resources; given an audit row,
-	// as read does.
-	search(ctx context.Context, status string, audit []byte) (int, error)
+	// as read does. common says the status is held by commonMatches
+	// resources or more, for a backend whose planner cannot tell.
+	search(ctx context.Context, status string, common bool, audit []byte) (int, error)
 	// insertBundle writes one bundle's rows in one transaction, the
 	// resources under ids, now as their last_updated and audit time.
 	insertBundle(ctx context.Context, b *importBundle, ids []string, now int64) error
@@ -103,9 +104,10 @@ type Runner struct {
 	b            backend
 	opt          Options
 	readIDs      []string
-	searchSeeded bool         // seedSearch has run
-	imports      *importSet   // prepareImport has run
-	template     search.Index // W1's Communication's index rows (communication)
+	searchSeeded bool            // seedSearch has run
+	searchCommon map[string]bool // the statuses of commonMatches seeded rows or more
+	imports      *importSet      // prepareImport has run
+	template     search.Index    // W1's Communication's index rows (communication)
 	// Ids the Communications' references point to (communication).
 	patients, practitioners []string
 }

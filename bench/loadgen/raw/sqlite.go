@@ -297,13 +297,24 @@ func (s *sqliteDB) read(ctx context.Context, id string, audit []byte) error {
 	})
 }
 
-func (s *sqliteDB) search(ctx context.Context, status string, audit []byte) (int, error) {
-	n := 0
-	err := s.audited(ctx, audit, "E", "?status="+status, func(q querier) error {
-		rows, err := q.QueryContext(ctx, s.sql(`SELECT r.id, r.version, r.last_updated, r.body
+// search joins token_idx to resources for a rare status; for a common one
+// it walks resources newest first and probes each resource's status, as
+// Hearth's SQLite store does, since SQLite would collect and sort every
+// match of a status half the resources hold.
+func (s *sqliteDB) search(ctx context.Context, status string, common bool, audit []byte) (int, error) {
+	query := `SELECT r.id, r.version, r.last_updated, r.body
 			FROM {p}token_idx t JOIN {p}resources r ON r.tenant_id = t.tenant_id AND r.type = t.type AND r.id = t.id
 			WHERE t.tenant_id = ? AND t.type = 'Communication' AND t.param = 'status' AND t.code = ? AND NOT r.deleted
-			ORDER BY r.last_updated DESC, r.id LIMIT 20`), tenant, status)
+			ORDER BY r.last_updated DESC, r.id LIMIT 20`
+	if common {
+		query = `SELECT r.id, r.version, r.last_updated, r.body FROM {p}resources r
+			WHERE r.tenant_id = ?1 AND r.type = 'Communication' AND NOT r.deleted AND EXISTS (SELECT 1 FROM {p}token_idx t
+				WHERE t.tenant_id = r.tenant_id AND t.type = r.type AND t.id = r.id AND t.param = 'status' AND t.code = ?2)
+			ORDER BY r.last_updated DESC, r.id LIMIT 20`
+	}
+	n := 0
+	err := s.audited(ctx, audit, "E", "?status="+status, func(q querier) error {
+		rows, err := q.QueryContext(ctx, s.sql(query), tenant, status)
 		if err != nil {
 			return err
 		}
@@ -337,6 +348,11 @@ func (s *sqliteDB) analyze(ctx context.Context) error {
 			return err
 		}
 	}
+	// A connection keeps the statistics it loaded when it opened: close
+	// the idle readers so that the next searches plan with the new ones
+	// (as Hearth's SQLite store does).
+	s.reader.SetMaxIdleConns(0)
+	s.reader.SetMaxIdleConns(max(4, runtime.NumCPU()))
 	return nil
 }
 
