@@ -13,6 +13,7 @@ import (
 	"errors"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hearth-fhir/hearth/store"
@@ -32,6 +33,9 @@ type DB struct {
 	write *sql.DB            // one connection: all writes and all transactions
 	read  *sql.DB            // reads outside transactions
 	stop  context.CancelFunc // ends keepStatistics
+
+	statsMu     sync.Mutex
+	readerStats string // the statistics the read pool was last renewed for (renewReaders)
 }
 
 // Open opens (creating if needed) the database file at path. It does not

@@ -65,6 +65,8 @@ var _ store.Analyzer = (*DB)(nil)
 
 // Analyze refreshes the statistics SQLite's planner keeps (sqlite_stat1).
 func (db *DB) Analyze(ctx context.Context) error {
-	_, err := db.write.ExecContext(ctx, `ANALYZE`)
-	return wrap("sqlite.Analyze", err, "")
+	if _, err := db.write.ExecContext(ctx, `ANALYZE`); err != nil {
+		return wrap("sqlite.Analyze", err, "")
+	}
+	return db.renewReaders(ctx)
 }
