@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,17 +13,7 @@ import (
 // by the list of its resources instead of a walk through all of them.
 func TestKeepsStatistics(t *testing.T) {
 	ctx := context.Background()
-	old := statsInterval
-	statsInterval = 20 * time.Millisecond
-	t.Cleanup(func() { statsInterval = old })
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openWithStatsEvery(t, 20*time.Millisecond)
 	// A reader opens and plans before there is anything to analyse.
 	if plan := explain(t, db.read, rarePage, rareArgs); !strings.Contains(plan, "resources_recent_first") {
 		t.Fatalf("without statistics, expected the walk newest first:\n%s", plan)
@@ -70,26 +59,25 @@ func seedRareCode(t *testing.T, db *DB) {
 // Analyze (after an import) hands its statistics to readers that opened
 // before it at once.
 func TestAnalyzeRenewsReaders(t *testing.T) {
-	ctx := context.Background()
-	old := statsInterval
-	statsInterval = time.Hour
-	t.Cleanup(func() { statsInterval = old })
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "a.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openWithStatsEvery(t, time.Hour)
 	if plan := explain(t, db.read, rarePage, rareArgs); !strings.Contains(plan, "resources_recent_first") {
 		t.Fatalf("without statistics, expected the walk newest first:\n%s", plan)
 	}
 	seedRareCode(t, db)
-	if err := db.Analyze(ctx); err != nil {
+	if err := db.Analyze(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if plan := explain(t, db.read, rarePage, rareArgs); !strings.Contains(plan, "sqlite_autoindex_resources_1") {
 		t.Fatalf("after Analyze the read pool still plans:\n%s", plan)
 	}
+}
+
+// openWithStatsEvery opens a migrated store (openMigrated) whose
+// statistics upkeep runs every interval.
+func openWithStatsEvery(t *testing.T, interval time.Duration) *DB {
+	t.Helper()
+	old := statsInterval
+	statsInterval = interval
+	t.Cleanup(func() { statsInterval = old })
+	return openMigrated(t, t.TempDir())
 }

@@ -47,14 +47,7 @@ func (r *recorder) Query(ctx context.Context, q string, args []any, fn func(sqlb
 // rare code through the list of its resources.
 func TestCommonCodeWalksRecentFirst(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openWithStatsEvery(t, time.Hour)
 	// commonRows + 500 Communications: all but three "completed", three
 	// "on-hold"; resource i was last updated at i ms.
 	n := commonRows + 500
